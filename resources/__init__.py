@@ -1,0 +1,1 @@
+"""Dagster resources of fleetloop: the versioned store, and later the catalog and labeling."""

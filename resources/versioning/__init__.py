@@ -1,0 +1,57 @@
+"""The versioned data layer: one lakeFS-semantics protocol, an embedded and a lakeFS backend."""
+
+from resources.versioning.errors import (
+    AlreadyExistsError,
+    AmbiguousRefError,
+    BackendError,
+    ConflictError,
+    CorruptionError,
+    DirtyBranchError,
+    EmptyCommitError,
+    InvalidArgumentError,
+    InvalidNameError,
+    MergeConflictError,
+    NotFoundError,
+    ObjectNotFoundError,
+    RefNotFoundError,
+    RepositoryNotFoundError,
+    StoreError,
+)
+from resources.versioning.protocol import VersionedStore
+from resources.versioning.records import (
+    Change,
+    ChangeType,
+    Commit,
+    CommonPrefix,
+    MergeStrategy,
+    ObjectStat,
+    Ref,
+    Repository,
+)
+
+__all__ = [
+    "AlreadyExistsError",
+    "AmbiguousRefError",
+    "BackendError",
+    "Change",
+    "ChangeType",
+    "Commit",
+    "CommonPrefix",
+    "ConflictError",
+    "CorruptionError",
+    "DirtyBranchError",
+    "EmptyCommitError",
+    "InvalidArgumentError",
+    "InvalidNameError",
+    "MergeConflictError",
+    "MergeStrategy",
+    "NotFoundError",
+    "ObjectNotFoundError",
+    "ObjectStat",
+    "Ref",
+    "RefNotFoundError",
+    "Repository",
+    "RepositoryNotFoundError",
+    "StoreError",
+    "VersionedStore",
+]

@@ -1,0 +1,78 @@
+"""The content-addressed object directory: large objects' bytes, named by their sha256.
+
+Files are written to `tmp/` while hashing, fsynced, then renamed to `<sha[:2]>/<sha>`, so an
+object file either is complete or does not exist. Files are read-only once placed; reads go
+straight to them (polars and pyarrow can map them without a copy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+
+from resources.versioning.local.durable import fsync_dir
+
+CHUNK = 1 << 20
+
+
+class ObjectDirectory:
+    def __init__(self, root: Path):
+        self.root = root
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).exists()
+
+    def ingest(self, first: bytes, rest: BinaryIO) -> tuple[str, int]:
+        """Stream `first` then the remainder of `rest` into the directory; (sha256, size)."""
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_dir / uuid.uuid4().hex
+        digest = hashlib.sha256()
+        size = 0
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            chunk = first
+            while chunk:
+                digest.update(chunk)
+                size += len(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+                chunk = rest.read(CHUNK)
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        sha = digest.hexdigest()
+        final = self.path(sha)
+        if final.exists():
+            tmp.unlink()
+        else:
+            final.parent.mkdir(exist_ok=True)
+            os.replace(tmp, final)
+            fsync_dir(final.parent)
+        return sha, size
+
+    def verify(self, sha256: str, size: int, *, full: bool) -> str | None:
+        """A problem description, or None when the object file is intact."""
+        path = self.path(sha256)
+        if not path.exists():
+            return f"object file {sha256} is missing"
+        if path.stat().st_size != size:
+            return f"object file {sha256} has {path.stat().st_size} bytes, expected {size}"
+        if full:
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    digest.update(chunk)
+            if digest.hexdigest() != sha256:
+                return f"object file {sha256} does not match its checksum"
+        return None

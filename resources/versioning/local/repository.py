@@ -1,0 +1,200 @@
+"""One embedded repository on disk: the libgit2 repository, the object directory, the staging
+area, branch locks, ref resolution and commit creation.
+
+Layout under `<root>/<name>/`: `git/` (bare libgit2 repository: commits, trees, refs, small
+objects), `objects/` (large objects by sha256), `staging.db`, `locks/`, `repository.json`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pygit2
+
+from resources.versioning.errors import (
+    AmbiguousRefError,
+    ConflictError,
+    RefNotFoundError,
+)
+from resources.versioning.local.durable import sync_filesystem
+from resources.versioning.local.objects import ObjectDirectory
+from resources.versioning.local.staging import StagingArea
+from resources.versioning.local.trees import KeyIndex, lookup
+from resources.versioning.records import Commit
+
+# libgit2 would fsync every loose object; commits instead flush the filesystem once before and
+# once after moving the ref (durable.sync_filesystem), which is the same guarantee.
+pygit2.option(pygit2.enums.Option.ENABLE_FSYNC_GITDIR, 0)
+
+_EXPR = re.compile(r"^([^~^]+)((?:[~^]\d*)*)$")
+_OP = re.compile(r"([~^])(\d*)")
+_HEX = re.compile(r"^[0-9a-f]{6,64}$")
+_META_MARK = "\n\nFleetloop-Metadata: "
+
+
+def commit_id_of(oid: pygit2.Oid) -> str:
+    """The 64-hex, lakeFS-style id of a libgit2 commit (derived, so never stored wrongly)."""
+    return hashlib.sha256(b"fleetloop-commit:" + oid.raw).hexdigest()
+
+
+@dataclass(frozen=True)
+class Resolved:
+    commit: pygit2.Commit
+    branch: str | None  # set when the ref is a plain branch name (its staging applies)
+
+
+class LocalRepository:
+    def __init__(self, name: str, path: Path):
+        self.name = name
+        self.path = path
+        self.git = pygit2.Repository(str(path / "git"))
+        self.objects = ObjectDirectory(path / "objects")
+        self.staging = StagingArea(path / "staging.db")
+        self.keys = KeyIndex()
+        settings = json.loads((path / "repository.json").read_text())
+        self.default_branch: str = settings["default_branch"]
+
+    # -- locks ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, branch: str) -> Iterator[None]:
+        """Exclusive lock on a branch's head (processes and threads alike)."""
+        lock_dir = self.path / "locks"
+        lock_dir.mkdir(exist_ok=True)
+        fd = os.open(lock_dir / f"{branch}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # -- refs -----------------------------------------------------------------------------
+    def branch_commit(self, branch: str) -> pygit2.Commit:
+        try:
+            ref = self.git.references[f"refs/heads/{branch}"]
+        except KeyError:
+            raise RefNotFoundError(
+                f"branch {branch!r} not found in repository {self.name!r}"
+            ) from None
+        return self.git[ref.target]
+
+    def has_branch(self, branch: str) -> bool:
+        return f"refs/heads/{branch}" in self.git.references
+
+    def tag_target(self, tag: str) -> pygit2.Oid | None:
+        try:
+            return self.git.references[f"refs/tags/{tag}"].target
+        except KeyError:
+            return None
+
+    def commit_by_id(self, prefix: str) -> pygit2.Commit | None:
+        matches = self.staging.commits_with_prefix(prefix)
+        if len(matches) > 1:
+            raise AmbiguousRefError(
+                f"commit id prefix {prefix!r} is ambiguous in repository {self.name!r}: "
+                "give more characters"
+            )
+        if not matches:
+            return None
+        return self.git[pygit2.Oid(hex=matches[0][1])]
+
+    def resolve(self, ref: str) -> Resolved:
+        """Resolve a branch, tag, commit id (prefix) or `ref~n` / `ref^n` expression."""
+        match = _EXPR.match(ref) if isinstance(ref, str) else None
+        if match is None:
+            raise RefNotFoundError(f"ref {ref!r} not found in repository {self.name!r}")
+        base, ops = match.groups()
+        branch = None
+        if self.has_branch(base):
+            commit, branch = self.branch_commit(base), base
+        elif (target := self.tag_target(base)) is not None:
+            commit = self.git[target]
+        elif _HEX.match(base) and (found := self.commit_by_id(base)) is not None:
+            commit = found
+        else:
+            raise RefNotFoundError(
+                f"ref {base!r} not found in repository {self.name!r} "
+                "(not a branch, a tag or a commit id)"
+            )
+        for op, number in _OP.findall(ops):
+            count = int(number) if number else 1
+            commit = self._walk(ref, commit, op, count)
+            branch = None
+        return Resolved(commit, branch)
+
+    def _walk(self, ref: str, commit: pygit2.Commit, op: str, count: int) -> pygit2.Commit:
+        if op == "^":
+            if count == 0:
+                return commit
+            if len(commit.parents) < count:
+                raise RefNotFoundError(
+                    f"ref {ref!r}: commit {commit_id_of(commit.id)[:12]} has no parent {count}"
+                )
+            return commit.parents[count - 1]
+        for _ in range(count):
+            if not commit.parents:
+                raise RefNotFoundError(f"ref {ref!r} goes past the first commit")
+            commit = commit.parents[0]
+        return commit
+
+    # -- commits --------------------------------------------------------------------------
+    def record(self, commit: pygit2.Commit) -> Commit:
+        message, _, meta = commit.message.partition(_META_MARK)
+        return Commit(
+            id=commit_id_of(commit.id),
+            message=message,
+            metadata=json.loads(meta) if meta else {},
+            parents=tuple(commit_id_of(oid) for oid in commit.parent_ids),
+            committer=commit.committer.name,
+            created_at=datetime.fromtimestamp(commit.commit_time, UTC),
+        )
+
+    def create_commit(
+        self,
+        branch: str,
+        expected_head: pygit2.Oid,
+        message: str,
+        metadata: Mapping[str, str] | None,
+        tree: pygit2.Oid,
+        parents: list[pygit2.Oid],
+    ) -> pygit2.Commit:
+        """Create a commit and move `branch` to it, if the branch is still at `expected_head`.
+        Callers hold the branch lock; the check also guards against writers that do not."""
+        text = message
+        if metadata:
+            text += _META_MARK + json.dumps(dict(metadata), sort_keys=True)
+        user = os.environ.get("FLEETLOOP_USER") or getpass.getuser()
+        signature = pygit2.Signature(user, f"{user}@fleetloop", int(time.time()), 0)
+        oid = self.git.create_commit(None, signature, signature, text, tree, parents)
+        # The id index is written before the ref moves: a crash in between leaves an unused
+        # index row, never a branch head whose id cannot be resolved.
+        self.staging.record_commit(commit_id_of(oid), str(oid))
+        sync_filesystem(self.path)
+        ref = self.git.references[f"refs/heads/{branch}"]
+        if ref.target != expected_head:
+            raise ConflictError(
+                f"branch {branch!r} in repository {self.name!r} moved while committing; retry"
+            )
+        ref.set_target(oid, f"fleetloop: {message.splitlines()[0] if message else 'commit'}")
+        sync_filesystem(self.path)
+        return self.git[oid]
+
+    def is_dirty(self, branch: str, head: pygit2.Commit) -> bool:
+        return any(
+            lookup(head.tree, path) != blob for path, blob, _, _ in self.staging.rows(branch)
+        )
+
+    @property
+    def empty_tree(self) -> pygit2.Tree:
+        return self.git[self.git.TreeBuilder().write()]

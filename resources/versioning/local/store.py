@@ -1,0 +1,607 @@
+"""`LocalStore`: the embedded, zero-set-up backend of the versioned store.
+
+libgit2 (pygit2) holds the commit graph, trees, refs, merge bases and three-way tree merges;
+small objects live inside their pointer blobs, large ones in a content-addressed directory;
+SQLite holds the staging area. Every write is atomic (temp + fsync + rename, ref update last),
+so a crash leaves each branch at its old or its new head.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import io
+import json
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import pygit2
+
+from resources.settings import fleetloop_home
+from resources.versioning.errors import (
+    AlreadyExistsError,
+    DirtyBranchError,
+    EmptyCommitError,
+    InvalidArgumentError,
+    MergeConflictError,
+    ObjectNotFoundError,
+    RefNotFoundError,
+    RepositoryNotFoundError,
+    StoreError,
+)
+from resources.versioning.local.durable import fsync_dir
+from resources.versioning.local.packs import write_blob_pack
+from resources.versioning.local.pointers import (
+    INLINE_MAX,
+    Pointer,
+    decode_pointer,
+    key_from_tree_path,
+)
+from resources.versioning.local.repository import LocalRepository, commit_id_of
+from resources.versioning.local.trees import apply_changes, lookup
+from resources.versioning.names import (
+    check_branch_name,
+    check_path,
+    check_prefix,
+    check_repository_name,
+    check_tag_name,
+)
+from resources.versioning.protocol import DEFAULT_CONTENT_TYPE, VersionedStore
+from resources.versioning.records import (
+    Change,
+    ChangeType,
+    Commit,
+    CommonPrefix,
+    MergeStrategy,
+    ObjectStat,
+    Ref,
+    Repository,
+)
+
+
+def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    items = dict(metadata or {})
+    for key, value in items.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise InvalidArgumentError(
+                f"metadata must map strings to strings; got {key!r}: {value!r}"
+            )
+    return items
+
+
+class LocalStore(VersionedStore):
+    """Embedded store under `root` (default `$FLEETLOOP_HOME/store`)."""
+
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else fleetloop_home() / "store"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._repos: dict[tuple[str, int], LocalRepository] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"LocalStore({str(self.root)!r})"
+
+    def _repo(self, name: str) -> LocalRepository:
+        check_repository_name(name)
+        key = (name, os.getpid())
+        with self._lock:
+            repo = self._repos.get(key)
+            if repo is None:
+                path = self.root / name
+                if not (path / "repository.json").exists():
+                    raise RepositoryNotFoundError(
+                        f"repository {name!r} not found in {self.root} "
+                        "(create it with create_repository)"
+                    )
+                repo = self._repos[key] = LocalRepository(name, path)
+        return repo
+
+    # -- repositories ---------------------------------------------------------------------
+    def create_repository(
+        self, name: str, default_branch: str = "main", *, exist_ok: bool = False
+    ) -> Repository:
+        check_repository_name(name)
+        check_branch_name(default_branch)
+        final = self.root / name
+        if (final / "repository.json").exists():
+            if exist_ok:
+                return self.get_repository(name)
+            raise AlreadyExistsError(f"repository {name!r} already exists in {self.root}")
+        # Built aside and renamed into place: a half-created repository is never visible.
+        building = self.root / f".creating-{uuid.uuid4().hex}"
+        git = pygit2.init_repository(str(building / "git"), bare=True, initial_head=default_branch)
+        (building / "objects").mkdir()
+        (building / "locks").mkdir()
+        settings = {"default_branch": default_branch, "created_at": datetime.now(UTC).isoformat()}
+        (building / "repository.json").write_text(json.dumps(settings))
+        repo = LocalRepository(name, building)
+        signature = pygit2.Signature("fleetloop", "fleetloop@fleetloop")
+        oid = git.create_commit(
+            f"refs/heads/{default_branch}",
+            signature,
+            signature,
+            "Repository created",
+            git.TreeBuilder().write(),
+            [],
+        )
+        repo.staging.record_commit(commit_id_of(oid), str(oid))
+        repo.staging.close()
+        try:
+            os.rename(building, final)
+        except OSError:
+            shutil.rmtree(building, ignore_errors=True)
+            if exist_ok and (final / "repository.json").exists():
+                return self.get_repository(name)
+            raise AlreadyExistsError(f"repository {name!r} already exists in {self.root}") from None
+        fsync_dir(self.root)
+        return self.get_repository(name)
+
+    def get_repository(self, name: str) -> Repository:
+        repo = self._repo(name)
+        return Repository(name, repo.default_branch, str(repo.path))
+
+    def list_repositories(self) -> list[Repository]:
+        names = sorted(
+            path.name for path in self.root.iterdir() if (path / "repository.json").exists()
+        )
+        return [self.get_repository(name) for name in names]
+
+    def delete_repository(self, name: str) -> None:
+        repo = self._repo(name)
+        repo.staging.close()
+        with self._lock:
+            self._repos.pop((name, os.getpid()), None)
+        trash = self.root / f".deleting-{uuid.uuid4().hex}"
+        os.rename(repo.path, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    # -- branches and tags ----------------------------------------------------------------
+    def create_branch(self, repo: str, name: str, source: str, *, exist_ok: bool = False) -> Ref:
+        check_branch_name(name)
+        r = self._repo(repo)
+        target = r.resolve(source).commit
+        if r.has_branch(name):
+            current = r.branch_commit(name)
+            if exist_ok:
+                return Ref(name, commit_id_of(current.id))
+            raise AlreadyExistsError(f"branch {name!r} already exists in repository {repo!r}")
+        try:
+            r.git.references.create(f"refs/heads/{name}", target.id)
+        except pygit2.AlreadyExistsError:
+            if exist_ok:
+                return self.get_branch(repo, name)
+            raise AlreadyExistsError(
+                f"branch {name!r} already exists in repository {repo!r}"
+            ) from None
+        return Ref(name, commit_id_of(target.id))
+
+    def get_branch(self, repo: str, name: str) -> Ref:
+        check_branch_name(name)
+        return Ref(name, commit_id_of(self._repo(repo).branch_commit(name).id))
+
+    def list_branches(self, repo: str) -> list[Ref]:
+        r = self._repo(repo)
+        names = sorted(
+            ref[len("refs/heads/") :] for ref in r.git.references if ref.startswith("refs/heads/")
+        )
+        return [Ref(name, commit_id_of(r.branch_commit(name).id)) for name in names]
+
+    def delete_branch(self, repo: str, name: str) -> None:
+        check_branch_name(name)
+        r = self._repo(repo)
+        if name == r.default_branch:
+            raise InvalidArgumentError(
+                f"branch {name!r} is the default branch of repository {repo!r}; it cannot be "
+                "deleted"
+            )
+        with r.lock(name):
+            r.branch_commit(name)
+            r.git.references.delete(f"refs/heads/{name}")
+            r.staging.clear(name)
+
+    def create_tag(self, repo: str, name: str, ref: str, *, exist_ok: bool = False) -> Ref:
+        check_tag_name(name)
+        r = self._repo(repo)
+        target = r.resolve(ref).commit.id
+        existing = r.tag_target(name)
+        if existing is None:
+            try:
+                r.git.references.create(f"refs/tags/{name}", target)
+                return Ref(name, commit_id_of(target))
+            except pygit2.AlreadyExistsError:
+                existing = r.tag_target(name)
+        if exist_ok and existing == target:
+            return Ref(name, commit_id_of(target))
+        raise AlreadyExistsError(
+            f"tag {name!r} already exists in repository {repo!r} (at commit "
+            f"{commit_id_of(existing)[:12]}); tags are immutable"
+        )
+
+    def list_tags(self, repo: str) -> list[Ref]:
+        r = self._repo(repo)
+        names = sorted(
+            ref[len("refs/tags/") :] for ref in r.git.references if ref.startswith("refs/tags/")
+        )
+        return [Ref(name, commit_id_of(r.tag_target(name))) for name in names]
+
+    def delete_tag(self, repo: str, name: str) -> None:
+        check_tag_name(name)
+        r = self._repo(repo)
+        if r.tag_target(name) is None:
+            raise RefNotFoundError(f"tag {name!r} not found in repository {repo!r}")
+        r.git.references.delete(f"refs/tags/{name}")
+
+    # -- objects --------------------------------------------------------------------------
+    def _pointer(
+        self, r: LocalRepository, data: bytes | BinaryIO, content_type: str, metadata: dict
+    ) -> Pointer:
+        stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
+        first = stream.read(INLINE_MAX + 1)
+        if not isinstance(first, (bytes, bytearray)):
+            raise InvalidArgumentError("object data must be bytes or a binary file object")
+        if len(first) <= INLINE_MAX:
+            sha = hashlib.sha256(first).hexdigest()
+            return Pointer(sha, len(first), content_type, metadata, bytes(first))
+        sha, size = r.objects.ingest(bytes(first), stream)
+        return Pointer(sha, size, content_type, metadata)
+
+    def put(
+        self,
+        repo: str,
+        branch: str,
+        path: str,
+        data: bytes | BinaryIO,
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectStat:
+        check_path(path)
+        check_branch_name(branch)
+        meta = _check_metadata(metadata)
+        r = self._repo(repo)
+        r.branch_commit(branch)
+        pointer = self._pointer(r, data, content_type, meta)
+        blob = r.git.create_blob(pointer.encode())
+        r.staging.stage(branch, [(path, str(blob))])
+        return self._stat(r, path, pointer, str(blob), datetime.now(UTC))
+
+    def put_many(self, repo: str, branch: str, items: Iterable[tuple[str, bytes]]) -> int:
+        """Stage many objects with one pack write and one staging transaction."""
+        check_branch_name(branch)
+        r = self._repo(repo)
+        r.branch_commit(branch)
+        paths: list[str] = []
+        blobs: list[bytes] = []
+        for path, data in items:
+            paths.append(check_path(path))
+            blobs.append(self._pointer(r, data, DEFAULT_CONTENT_TYPE, {}).encode())
+        if not paths:
+            return 0
+        oids = write_blob_pack(Path(r.git.path), blobs)
+        r.staging.stage(branch, zip(paths, oids, strict=True))
+        return len(paths)
+
+    def _stat(
+        self, r: LocalRepository, path: str, pointer: Pointer, blob: str, mtime: datetime | None
+    ) -> ObjectStat:
+        address = (
+            f"inline:{blob}" if pointer.inline is not None else str(r.objects.path(pointer.sha256))
+        )
+        return ObjectStat(
+            path,
+            pointer.sha256,
+            pointer.size,
+            pointer.content_type,
+            dict(pointer.metadata),
+            address,
+            mtime,
+        )
+
+    def _find(
+        self, r: LocalRepository, ref: str, path: str
+    ) -> tuple[Pointer, str, datetime | None]:
+        check_path(path)
+        resolved = r.resolve(ref)
+        blob, mtime = None, None
+        if resolved.branch is not None and (row := r.staging.get(resolved.branch, path)):
+            if row[1] is None:
+                raise ObjectNotFoundError(
+                    f"object {path!r} not found at ref {ref!r} in repository {r.name!r} "
+                    "(deleted, uncommitted)"
+                )
+            blob, mtime = row[1], datetime.fromtimestamp(row[3], UTC)
+        else:
+            blob = lookup(resolved.commit.tree, path)
+        if blob is None:
+            raise ObjectNotFoundError(
+                f"object {path!r} not found at ref {ref!r} in repository {r.name!r}"
+            )
+        return decode_pointer(r.git[pygit2.Oid(hex=blob)].data), blob, mtime
+
+    def stat(self, repo: str, ref: str, path: str) -> ObjectStat:
+        r = self._repo(repo)
+        pointer, blob, mtime = self._find(r, ref, path)
+        return self._stat(r, path, pointer, blob, mtime)
+
+    def open_reader(self, repo: str, ref: str, path: str) -> BinaryIO:
+        r = self._repo(repo)
+        pointer, _, _ = self._find(r, ref, path)
+        if pointer.inline is not None:
+            return io.BytesIO(pointer.inline)
+        try:
+            return r.objects.path(pointer.sha256).open("rb")
+        except FileNotFoundError:
+            raise StoreError(
+                f"object {path!r} in repository {repo!r}: its data file {pointer.sha256} is "
+                "missing; run `fleetloop store fsck`"
+            ) from None
+
+    def local_path(self, repo: str, ref: str, path: str) -> Path | None:
+        """The file holding a large object's bytes (read-only), or None for small objects."""
+        r = self._repo(repo)
+        pointer, _, _ = self._find(r, ref, path)
+        return None if pointer.inline is not None else r.objects.path(pointer.sha256)
+
+    def list_objects(
+        self,
+        repo: str,
+        ref: str,
+        prefix: str = "",
+        *,
+        delimiter: str = "",
+        after: str = "",
+        max_amount: int | None = None,
+    ) -> Iterator[ObjectStat | CommonPrefix]:
+        check_prefix(prefix)
+        r = self._repo(repo)
+        resolved = r.resolve(ref)
+        entries = r.keys.entries(r.git, resolved.commit.tree, prefix)
+        mtimes: dict[str, float] = {}
+        if resolved.branch is not None:
+            staged = r.staging.rows(resolved.branch, prefix)
+            if staged:
+                merged = dict(entries)
+                for path, blob, _, mtime in staged:
+                    if blob is None:
+                        merged.pop(path, None)
+                    else:
+                        merged[path] = blob
+                        mtimes[path] = mtime
+                entries = sorted(merged.items())
+        return self._page(r, entries, prefix, delimiter, after, max_amount, mtimes)
+
+    def _page(self, r, entries, prefix, delimiter, after, max_amount, mtimes):
+        start = bisect.bisect_right(entries, (after, "\U0010ffff")) if after else 0
+        emitted = 0
+        last_prefix = None
+        for key, blob in entries[start:]:
+            if max_amount is not None and emitted >= max_amount:
+                return
+            if delimiter:
+                cut = key.find(delimiter, len(prefix))
+                if cut >= 0:
+                    common = key[: cut + len(delimiter)]
+                    if common == last_prefix or (after and common <= after):
+                        continue
+                    last_prefix = common
+                    emitted += 1
+                    yield CommonPrefix(common)
+                    continue
+            pointer = decode_pointer(r.git[pygit2.Oid(hex=blob)].data)
+            mtime = mtimes.get(key)
+            emitted += 1
+            yield self._stat(
+                r, key, pointer, blob, datetime.fromtimestamp(mtime, UTC) if mtime else None
+            )
+
+    def delete(self, repo: str, branch: str, path: str) -> None:
+        check_path(path)
+        check_branch_name(branch)
+        r = self._repo(repo)
+        self._find(r, branch, path)
+        r.staging.stage(branch, [(path, None)])
+
+    def uncommitted(self, repo: str, branch: str, prefix: str = "") -> list[Change]:
+        check_branch_name(branch)
+        check_prefix(prefix)
+        r = self._repo(repo)
+        tree = r.branch_commit(branch).tree
+        changes = []
+        for path, blob, _, _ in r.staging.rows(branch, prefix):
+            current = lookup(tree, path)
+            if current == blob:
+                continue
+            kind = (
+                ChangeType.ADDED
+                if current is None
+                else ChangeType.REMOVED
+                if blob is None
+                else ChangeType.CHANGED
+            )
+            changes.append(Change(kind, path))
+        return changes
+
+    def reset(self, repo: str, branch: str, path: str | None = None) -> None:
+        check_branch_name(branch)
+        if path is not None:
+            check_prefix(path)
+        r = self._repo(repo)
+        r.branch_commit(branch)
+        r.staging.clear(branch, path)
+
+    # -- commits --------------------------------------------------------------------------
+    def commit(
+        self,
+        repo: str,
+        branch: str,
+        message: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        allow_empty: bool = False,
+    ) -> Commit:
+        check_branch_name(branch)
+        meta = _check_metadata(metadata)
+        r = self._repo(repo)
+        with r.lock(branch):
+            head = r.branch_commit(branch)
+            rows = r.staging.rows(branch)
+            changes = {path: blob for path, blob, _, _ in rows}
+            # Rows equal to the head (rewrites of the same bytes) fall out: same tree id.
+            tree = apply_changes(r.git, head.tree, changes) if changes else head.tree_id
+            if tree == head.tree_id and not allow_empty:
+                raise EmptyCommitError(
+                    f"nothing to commit on branch {branch!r} in repository {repo!r} "
+                    "(pass allow_empty=True to commit anyway)"
+                )
+            created = r.create_commit(branch, head.id, message, meta, tree, [head.id])
+            r.staging.drop(branch, rows)
+        return r.record(created)
+
+    def get_commit(self, repo: str, ref: str) -> Commit:
+        r = self._repo(repo)
+        return r.record(r.resolve(ref).commit)
+
+    def log(self, repo: str, ref: str, *, max_amount: int | None = None) -> Iterator[Commit]:
+        r = self._repo(repo)
+        start = r.resolve(ref).commit.id
+        walker = r.git.walk(start, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME)
+        for count, commit in enumerate(walker):
+            if max_amount is not None and count >= max_amount:
+                return
+            yield r.record(commit)
+
+    def diff(
+        self, repo: str, left: str, right: str, *, prefix: str = "", two_dot: bool = False
+    ) -> list[Change]:
+        check_prefix(prefix)
+        r = self._repo(repo)
+        left_commit, right_commit = r.resolve(left).commit, r.resolve(right).commit
+        if two_dot:
+            base_tree = left_commit.tree
+        else:
+            base = r.git.merge_base(left_commit.id, right_commit.id)
+            base_tree = r.git[base].tree if base is not None else r.empty_tree
+        kinds = {"A": ChangeType.ADDED, "D": ChangeType.REMOVED, "M": ChangeType.CHANGED}
+        changes = []
+        for delta in r.git.diff(base_tree, right_commit.tree).deltas:
+            path = key_from_tree_path(delta.new_file.path or delta.old_file.path)
+            if path.startswith(prefix):
+                changes.append(Change(kinds.get(delta.status_char(), ChangeType.CHANGED), path))
+        return sorted(changes, key=lambda change: change.path)
+
+    def merge(
+        self,
+        repo: str,
+        source: str,
+        destination: str,
+        *,
+        message: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        strategy: MergeStrategy | str | None = None,
+    ) -> Commit:
+        chosen = _strategy(strategy)
+        check_branch_name(destination)
+        meta = _check_metadata(metadata)
+        r = self._repo(repo)
+        theirs = r.resolve(source).commit
+        with r.lock(destination):
+            ours = r.branch_commit(destination)
+            if r.is_dirty(destination, ours):
+                raise DirtyBranchError(
+                    f"branch {destination!r} in repository {repo!r} has uncommitted changes; "
+                    "commit or reset them before merging into it"
+                )
+            base = r.git.merge_base(ours.id, theirs.id)
+            base_tree = r.git[base].tree if base is not None else r.empty_tree
+            index = r.git.merge_trees(
+                base_tree, ours.tree, theirs.tree, flags=pygit2.enums.MergeFlag(0)
+            )
+            if index.conflicts is not None:
+                _resolve_conflicts(index, chosen, repo, source, destination)
+            tree = index.write_tree(r.git)
+            text = message or f"Merge '{source}' into '{destination}'"
+            created = r.create_commit(destination, ours.id, text, meta, tree, [ours.id, theirs.id])
+        return r.record(created)
+
+    def revert(self, repo: str, branch: str, ref: str, *, parent_number: int = 0) -> Commit:
+        check_branch_name(branch)
+        r = self._repo(repo)
+        target = r.resolve(ref).commit
+        if len(target.parents) > 1 and not 1 <= parent_number <= len(target.parents):
+            raise InvalidArgumentError(
+                f"commit {commit_id_of(target.id)[:12]} is a merge commit: pass parent_number "
+                f"(1..{len(target.parents)}) to say which parent to revert to"
+            )
+        with r.lock(branch):
+            head = r.branch_commit(branch)
+            if r.is_dirty(branch, head):
+                raise DirtyBranchError(
+                    f"branch {branch!r} in repository {repo!r} has uncommitted changes; "
+                    "commit or reset them before reverting"
+                )
+            index = r.git.revert_commit(target, head, mainline=parent_number)
+            if index.conflicts is not None:
+                paths = _conflict_paths(index)
+                raise MergeConflictError(
+                    f"reverting {commit_id_of(target.id)[:12]} on {branch!r} conflicts at: "
+                    + ", ".join(paths),
+                    paths,
+                )
+            tree = index.write_tree(r.git)
+            target_id = commit_id_of(target.id)
+            created = r.create_commit(
+                branch,
+                head.id,
+                f"Revert {target_id}",
+                {"reverted_commit": target_id},
+                tree,
+                [head.id],
+            )
+        return r.record(created)
+
+
+def _strategy(strategy: MergeStrategy | str | None) -> MergeStrategy | None:
+    if strategy is None:
+        return None
+    try:
+        return MergeStrategy(strategy)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"unknown merge strategy {strategy!r}: use 'source-wins' or 'dest-wins'"
+        ) from None
+
+
+def _conflict_paths(index: pygit2.Index) -> list[str]:
+    return sorted(
+        {
+            key_from_tree_path(entry.path)
+            for triple in index.conflicts
+            for entry in triple
+            if entry is not None
+        }
+    )
+
+
+def _resolve_conflicts(index, strategy, repo, source, destination) -> None:
+    if strategy is None:
+        paths = _conflict_paths(index)
+        raise MergeConflictError(
+            f"merging {source!r} into {destination!r} in repository {repo!r} conflicts at "
+            f"{len(paths)} path(s): {', '.join(paths)}; pass strategy='source-wins' or "
+            "'dest-wins' to resolve",
+            paths,
+        )
+    for _, ours, theirs in list(index.conflicts):
+        winner = theirs if strategy is MergeStrategy.SOURCE_WINS else ours
+        path = (ours or theirs).path
+        del index.conflicts[path]
+        if winner is not None:
+            index.add(pygit2.IndexEntry(winner.path, winner.id, winner.mode))
+        elif path in index:
+            index.remove(path)

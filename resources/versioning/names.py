@@ -1,0 +1,73 @@
+"""Validation of repository, branch and tag names and of object paths, shared by backends.
+
+The rules are lakeFS's (so a name valid here is valid on a lakeFS server) plus path hygiene:
+no traversal, no absolute paths, no NUL, no empty segments.
+"""
+
+from __future__ import annotations
+
+import re
+
+from resources.versioning.errors import InvalidNameError
+
+_REPO = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
+_BRANCH = re.compile(r"^\w[-\w]*$")
+_TAG = re.compile(r"^\w[-\w.]*$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+MAX_PATH_BYTES = 1024
+
+
+def check_repository_name(name: str) -> str:
+    if not isinstance(name, str) or not _REPO.match(name):
+        raise InvalidNameError(
+            f"invalid repository name {name!r}: use 3-63 lowercase letters, digits and '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def check_branch_name(name: str) -> str:
+    if not isinstance(name, str) or not _BRANCH.match(name) or len(name) > 255:
+        raise InvalidNameError(
+            f"invalid branch name {name!r}: use letters, digits, '_' and '-', not starting with '-'"
+        )
+    if _HEX.match(name) and len(name) >= 6:
+        raise InvalidNameError(
+            f"invalid branch name {name!r}: it looks like a commit id; add a non-hex character"
+        )
+    return name
+
+
+def check_tag_name(name: str) -> str:
+    if not isinstance(name, str) or not _TAG.match(name) or len(name) > 255:
+        raise InvalidNameError(
+            f"invalid tag name {name!r}: use letters, digits, '_', '-' and '.', "
+            "not starting with '-' or '.'"
+        )
+    return name
+
+
+def check_path(path: str) -> str:
+    """Return the path if it is a safe object key, else raise InvalidNameError."""
+    if not isinstance(path, str) or not path:
+        raise InvalidNameError(f"invalid object path {path!r}: it must be a non-empty string")
+    if "\x00" in path:
+        raise InvalidNameError(f"invalid object path {path!r}: it contains a NUL character")
+    if path.startswith("/"):
+        raise InvalidNameError(f"invalid object path {path!r}: absolute paths are not allowed")
+    if len(path.encode()) > MAX_PATH_BYTES:
+        raise InvalidNameError(f"invalid object path {path[:40]!r}…: longer than 1024 bytes")
+    for segment in path.split("/"):
+        if segment == "":
+            raise InvalidNameError(f"invalid object path {path!r}: it has an empty segment")
+        if segment in (".", ".."):
+            raise InvalidNameError(f"invalid object path {path!r}: '.' and '..' are not allowed")
+    return path
+
+
+def check_prefix(prefix: str) -> str:
+    """A listing prefix: empty, or a path that may end with '/'."""
+    if prefix == "":
+        return prefix
+    check_path(prefix[:-1] if prefix.endswith("/") else prefix)
+    return prefix
