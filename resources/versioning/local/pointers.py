@@ -37,10 +37,10 @@ class Pointer:
         plain = self.content_type.isascii() and self.content_type.isprintable()
         if not self.metadata and plain and not {'"', "\\"} & set(self.content_type):
             # Fast path (bulk uploads), byte-identical to the json.dumps form below.
+            inline = "true" if self.inline is not None else "false"
             line = (
-                '{"content_type":"%s","inline":%s,"metadata":{},"sha256":"%s","size":%d}'
-                % (self.content_type, "true" if self.inline is not None else "false",
-                   self.sha256, self.size)
+                f'{{"content_type":"{self.content_type}","inline":{inline},"metadata":{{}},'
+                f'"sha256":"{self.sha256}","size":{self.size}}}'
             ).encode()
             return MAGIC + line + b"\n" + (self.inline or b"")
         header = {

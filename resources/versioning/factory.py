@@ -1,0 +1,32 @@
+"""The one place that picks the store backend from the environment.
+
+`FLEETLOOP_STORE=local` (default) opens the embedded store under `$FLEETLOOP_HOME/store`;
+`FLEETLOOP_STORE=lakefs` connects to the lakeFS server named by `LAKECTL_*` variables or
+`~/.lakectl.yaml`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from resources.versioning.errors import InvalidArgumentError
+from resources.versioning.protocol import VersionedStore
+
+DEFAULT_REPOSITORY = "drive-data"
+
+
+def open_store(backend: str | None = None) -> VersionedStore:
+    backend = (backend or os.environ.get("FLEETLOOP_STORE") or "local").lower()
+    if backend == "local":
+        from resources.versioning.local import LocalStore
+
+        return LocalStore()
+    if backend == "lakefs":
+        from resources.versioning.lakefs_store import LakeFSStore
+
+        return LakeFSStore()
+    raise InvalidArgumentError(f"unknown store backend {backend!r}: use 'local' or 'lakefs'")
+
+
+def default_repository() -> str:
+    return os.environ.get("FLEETLOOP_REPOSITORY", DEFAULT_REPOSITORY)
