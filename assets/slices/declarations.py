@@ -1,0 +1,103 @@
+"""Slice declarations: what a slice is, stated once, hashed into the asset's code_version.
+
+A slice names a set of fleet frames worth labeling: chosen by a metadata query (weather is
+rain), a model signal (the production model's green-cone scores), a random sample (the
+bootstrap) or similarity to example frames. Editing a declaration changes its hash, so
+declarative automation rematerializes that slice and what depends on it, nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class RandomSample:
+    seed: int
+    kind: str = "random"
+
+
+@dataclass(frozen=True)
+class MetadataQuery:
+    """Frames whose metadata columns take one of the given values (AND across columns)."""
+
+    equals: tuple[tuple[str, tuple[str, ...]], ...]
+    kind: str = "metadata"
+
+
+@dataclass(frozen=True)
+class ModelSignal:
+    """Frames ranked by a signal computed from the production model's fleet predictions."""
+
+    signal: str  # "green_cone_score" | "low_confidence"
+    kind: str = "model_signal"
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """Nearest unlabeled frames to a few example frames in the model's embedding space."""
+
+    examples: tuple[str, ...]
+    kind: str = "similarity"
+
+
+Selection = RandomSample | MetadataQuery | ModelSignal | Similarity
+
+
+@dataclass(frozen=True)
+class SliceSpec:
+    name: str
+    description: str
+    selection: Selection
+    target_size: int
+    role: str = "curated"  # "bootstrap" (before any model), "eval" (held out), "curated"
+    tags: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def asset_name(self) -> str:
+        return f"{self.name}_slice"
+
+    @property
+    def code_version(self) -> str:
+        canonical = json.dumps(asdict(self), sort_keys=True, default=list)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+SLICES: tuple[SliceSpec, ...] = (
+    SliceSpec(
+        "baseline",
+        "A random sample of the fleet: what a team labels before it knows where the model fails.",
+        RandomSample(seed=11),
+        target_size=600,
+        role="bootstrap",
+    ),
+    SliceSpec(
+        "holdout",
+        "A random held-out sample, labeled once and never trained on: the evaluation set.",
+        RandomSample(seed=23),
+        target_size=1200,
+        role="eval",
+    ),
+    SliceSpec(
+        "rain",
+        "Rainy frames (rare in San Francisco), most uncertain for the production model first.",
+        MetadataQuery(equals=(("weather", ("rain",)),)),
+        target_size=300,
+    ),
+    SliceSpec(
+        "green_cones",
+        "Frames where the production model sees something green and cone-shaped, found from "
+        "its own green-cone scores (no ground truth needed): real green cones and confusers.",
+        ModelSignal(signal="green_cone_score"),
+        target_size=300,
+    ),
+)
+
+
+def slice_by_name(name: str) -> SliceSpec:
+    for spec in SLICES:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no slice named {name!r}; declared: {', '.join(s.name for s in SLICES)}")
