@@ -76,3 +76,55 @@ def test_rewriting_same_bytes_is_an_empty_commit(local):
 
     with pytest.raises(EmptyCommitError):
         local.commit("drive-data", "main", "again")
+
+
+def _snapshot(root):
+    """Every file under the repository with its bytes' hash (SQLite's WAL side files aside:
+    they change on reads too)."""
+    import hashlib
+
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.name.endswith(("-wal", "-shm")) and "locks" not in path.parts
+    }
+
+
+def test_bad_input_changes_nothing_on_disk(local):
+    from resources.versioning import StoreError
+
+    local.put("drive-data", "main", "raw/a.txt", b"a")
+    local.commit("drive-data", "main", "base")
+    local.create_tag("drive-data", "v1", "main")
+    local.create_branch("drive-data", "exp", "main")
+    local.put("drive-data", "exp", "raw/a.txt", b"exp")
+    local.commit("drive-data", "exp", "exp")
+    local.put("drive-data", "main", "raw/a.txt", b"main")
+    local.commit("drive-data", "main", "main")
+    local.put("drive-data", "main", "dirty.txt", b"staged")
+    before = _snapshot(local.root)
+    bad_calls = [
+        lambda: local.put("drive-data", "main", "../escape", b"x"),
+        lambda: local.put("drive-data", "main", "/abs/path", b"x"),
+        lambda: local.put("drive-data", "main", "a//b", b"x"),
+        lambda: local.put("drive-data", "main", "nul\x00byte", b"x"),
+        lambda: local.put("drive-data", "no-such-branch", "a.txt", b"x"),
+        lambda: local.put("drive-data", "main", "meta.txt", b"x", metadata={"k": 1}),
+        lambda: local.create_branch("drive-data", "bad name", "main"),
+        lambda: local.create_branch("drive-data", "ok-name", "no-such-ref"),
+        lambda: local.create_tag("drive-data", "v1", "exp"),
+        lambda: local.merge("drive-data", "exp", "main"),  # dirty destination
+        lambda: local.merge("drive-data", "exp", "main", strategy="theirs"),
+        lambda: local.delete("drive-data", "main", "missing.txt"),
+        lambda: local.create_repository("Bad_Repo"),
+        lambda: local.get_commit("drive-data", "main~99"),
+    ]
+    for call in bad_calls:
+        with pytest.raises(StoreError):
+            call()
+    assert _snapshot(local.root) == before
+    local.reset("drive-data", "main")
+    with pytest.raises(StoreError) as conflict:
+        local.merge("drive-data", "exp", "main")
+    assert "raw/a.txt" in str(conflict.value)
+    assert local.get("drive-data", "main", "raw/a.txt") == b"main"
