@@ -305,7 +305,7 @@ class LakeFSStore(VersionedStore):
     def reset(self, repo: str, branch: str, path: str | None = None) -> None:
         """Drop uncommitted changes: all, one object, or a prefix (a path ending in '/')."""
         target = self._branch(repo, branch)
-        if path is None:
+        if not path:
             kind = "reset"
         elif path.endswith("/"):
             kind = "common_prefix"

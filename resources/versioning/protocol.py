@@ -20,6 +20,7 @@ from resources.versioning.errors import (
     NotFoundError,
     ObjectNotFoundError,
 )
+from resources.versioning.names import check_path
 from resources.versioning.records import (
     Change,
     Commit,
@@ -53,7 +54,9 @@ class VersionedStore(abc.ABC):
     @abc.abstractmethod
     def create_branch(
         self, repo: str, name: str, source: str, *, exist_ok: bool = False
-    ) -> Ref: ...
+    ) -> Ref:
+        """Branch from any ref in O(1); with exist_ok an existing branch is returned as it
+        is, wherever its head."""
 
     @abc.abstractmethod
     def get_branch(self, repo: str, name: str) -> Ref: ...
@@ -90,12 +93,12 @@ class VersionedStore(abc.ABC):
         """Stage an object on a branch; `data` may be a file object, read in chunks."""
 
     def put_many(self, repo: str, branch: str, items: Iterable[tuple[str, bytes]]) -> int:
-        """Stage many small objects; backends override this with a batched write."""
-        count = 0
-        for path, data in items:
+        """Stage many small objects; backends override this with a batched write. Every path
+        is checked before the first write, so a bad one stages nothing."""
+        batch = [(check_path(path), data) for path, data in items]
+        for path, data in batch:
             self.put(repo, branch, path, data)
-            count += 1
-        return count
+        return len(batch)
 
     @abc.abstractmethod
     def open_reader(self, repo: str, ref: str, path: str) -> BinaryIO:
@@ -127,7 +130,8 @@ class VersionedStore(abc.ABC):
         max_amount: int | None = None,
     ) -> Iterator[ObjectStat | CommonPrefix]:
         """Objects under `prefix` in path order, starting after `after`; with delimiter '/'
-        the entries below the next '/' are folded into one CommonPrefix."""
+        the entries below the next '/' are folded into one CommonPrefix (and `after` equal to
+        a common prefix skips all of it)."""
 
     @abc.abstractmethod
     def delete(self, repo: str, branch: str, path: str) -> None: ...
@@ -137,8 +141,8 @@ class VersionedStore(abc.ABC):
 
     @abc.abstractmethod
     def reset(self, repo: str, branch: str, path: str | None = None) -> None:
-        """Drop uncommitted changes: all of them, or those at `path` (a path or a prefix
-        ending in '/')."""
+        """Drop uncommitted changes: all of them (path None or ""), or those at `path` (an
+        object path, or a prefix ending in '/')."""
 
     # -- commits --------------------------------------------------------------------------
     @abc.abstractmethod
@@ -181,7 +185,8 @@ class VersionedStore(abc.ABC):
         metadata: Mapping[str, str] | None = None,
         strategy: MergeStrategy | str | None = None,
     ) -> Commit:
-        """Three-way merge of a ref into a branch; always a merge commit. Raises
+        """Three-way merge of a ref into a branch; always a merge commit whose parents are
+        (destination head, source). Raises
         MergeConflictError naming every conflicting path unless a strategy is given, and
         DirtyBranchError when the destination has uncommitted changes."""
 

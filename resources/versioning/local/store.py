@@ -429,11 +429,11 @@ class LocalStore(VersionedStore):
 
     def reset(self, repo: str, branch: str, path: str | None = None) -> None:
         check_branch_name(branch)
-        if path is not None:
+        if path:
             check_prefix(path)
         r = self._repo(repo)
         r.branch_commit(branch)
-        r.staging.clear(branch, path)
+        r.staging.clear(branch, path or None)
 
     # -- commits --------------------------------------------------------------------------
     def commit(
