@@ -2,27 +2,9 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import uuid
 from pathlib import Path
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def sync_filesystem(path: Path) -> None:
-    """Flush every pending write on the filesystem holding `path` (Linux syncfs).
-
-    One call makes all objects and trees a commit wrote durable before its ref moves; it
-    replaces one fsync per object file, which dominated commit time.
-    """
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if _libc.syncfs(fd) != 0:
-            os.fsync(fd)  # not Linux, or syncfs failed: at least the directory
-            os.sync()
-    finally:
-        os.close(fd)
 
 
 def fsync_dir(path: Path) -> None:

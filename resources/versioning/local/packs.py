@@ -15,7 +15,8 @@ from pathlib import Path
 
 from resources.versioning.local.durable import write_atomic
 
-_BLOB = 3
+BLOB = 3
+TREE = 2
 
 
 def _object_header(kind: int, size: int) -> bytes:
@@ -46,21 +47,33 @@ def _stored_deflate(data: bytes) -> bytes:
     return bytes(out)
 
 
+_KIND_NAMES = {BLOB: b"blob", TREE: b"tree"}
+
+
+def object_oid(kind: int, data: bytes) -> bytes:
+    return hashlib.sha1(b"%s %d\x00" % (_KIND_NAMES[kind], len(data)) + data).digest()
+
+
 def blob_oid(data: bytes) -> bytes:
-    return hashlib.sha1(b"blob %d\x00" % len(data) + data).digest()
+    return object_oid(BLOB, data)
 
 
 def write_blob_pack(git_dir: Path, blobs: list[bytes]) -> list[str]:
     """Write blobs into a new pack in `git_dir/objects/pack`; return their hex ids in order."""
     oids = [blob_oid(data) for data in blobs]
-    unique: dict[bytes, bytes] = {}
-    for oid, data in zip(oids, blobs, strict=True):
-        unique.setdefault(oid, data)
-    body = bytearray(b"PACK" + struct.pack(">II", 2, len(unique)))
+    write_pack(git_dir, {oid: (BLOB, data) for oid, data in zip(oids, blobs, strict=True)})
+    return [oid.hex() for oid in oids]
+
+
+def write_pack(git_dir: Path, objects: dict[bytes, tuple[int, bytes]]) -> None:
+    """Write objects (raw oid → (kind, bytes)) as one new pack, durable before it is visible."""
+    if not objects:
+        return
+    body = bytearray(b"PACK" + struct.pack(">II", 2, len(objects)))
     index: list[tuple[bytes, int, int]] = []
-    for oid, data in unique.items():
+    for oid, (kind, data) in objects.items():
         offset = len(body)
-        chunk = _object_header(_BLOB, len(data)) + _stored_deflate(data)
+        chunk = _object_header(kind, len(data)) + _stored_deflate(data)
         body += chunk
         index.append((oid, zlib.crc32(chunk), offset))
     pack_sha = hashlib.sha1(body).digest()
@@ -96,4 +109,3 @@ def write_blob_pack(git_dir: Path, blobs: list[bytes]) -> list[str]:
     name = f"pack-{pack_sha.hex()}"
     write_atomic(pack_dir / f"{name}.pack", bytes(body))
     write_atomic(pack_dir / f"{name}.idx", bytes(idx))
-    return [oid.hex() for oid in oids]

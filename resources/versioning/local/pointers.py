@@ -7,9 +7,11 @@ content-addressed object directory and the record only points to them. Identical
 metadata give an identical blob id, which is why identical writes on two branches never
 conflict.
 
-Keys are spread into hash buckets under their first path segment (`raw/drives/d1.parquet` →
-`d.raw/3fa/drives%2Fd1.parquet`) so that a commit rewrites only the small bucket trees it
-touches: the cost follows the change, not the size of the repository or of a flat prefix.
+Keys are spread over a fixed hash trie (fanout 16, depth 4) under their first path segment
+(`raw/drives/d1.parquet` → `d.raw/3/f/a/9/drives%2Fd1.parquet`): a touched node holds ~16
+entries whatever the repository's size, so a commit rewrites a bounded set of small trees and
+its cost follows the change, not the size of the repository or of a flat prefix. The path of
+a key depends on the key alone, which is what lets libgit2 three-way merge two branches.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 
 MAGIC = b"FLP1\x00"
 INLINE_MAX = 16 * 1024
-BUCKET_HEX = 3  # 4096 buckets per top-level segment
+TRIE_DEPTH = 4  # 65,536 leaf buckets per top-level segment: ~15 keys each at 1M keys
 ROOT_FILES = "f"  # tree entry holding keys with no '/'
 DIR_PREFIX = "d."
 
@@ -73,8 +75,8 @@ def _unescape(text: str) -> str:
     return text.replace("%2F", "/").replace("%25", "%")
 
 
-def bucket_of(key: str) -> str:
-    return hashlib.sha1(key.encode()).hexdigest()[:BUCKET_HEX]
+def trie_of(key: str) -> tuple[str, ...]:
+    return tuple(hashlib.sha1(key.encode()).hexdigest()[:TRIE_DEPTH])
 
 
 def top_entry(key: str) -> str:
@@ -83,12 +85,12 @@ def top_entry(key: str) -> str:
     return DIR_PREFIX + _escape(head) if sep else ROOT_FILES
 
 
-def tree_path(key: str) -> tuple[str, str, str]:
-    """(top entry, bucket, leaf name) of a key."""
+def tree_path(key: str) -> tuple[str, ...]:
+    """(top entry, trie digits…, leaf name) of a key."""
     head, sep, rest = key.partition("/")
     if sep:
-        return DIR_PREFIX + _escape(head), bucket_of(key), _escape(rest)
-    return ROOT_FILES, bucket_of(key), _escape(key)
+        return (DIR_PREFIX + _escape(head), *trie_of(key), _escape(rest))
+    return (ROOT_FILES, *trie_of(key), _escape(key))
 
 
 def key_of(top: str, leaf: str) -> str:
@@ -99,8 +101,8 @@ def key_of(top: str, leaf: str) -> str:
 
 def key_from_tree_path(path: str) -> str:
     """Inverse of tree_path for a 'top/bucket/leaf' string (as libgit2 reports paths)."""
-    top, _, leaf = path.split("/", 2)
-    return key_of(top, leaf)
+    parts = path.split("/", TRIE_DEPTH + 1)
+    return key_of(parts[0], parts[-1])
 
 
 def tops_for_prefix(prefix: str) -> tuple[str | None, bool]:

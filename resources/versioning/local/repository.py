@@ -27,15 +27,14 @@ from resources.versioning.errors import (
     ConflictError,
     RefNotFoundError,
 )
-from resources.versioning.local.durable import sync_filesystem
 from resources.versioning.local.objects import ObjectDirectory
 from resources.versioning.local.staging import StagingArea
 from resources.versioning.local.trees import KeyIndex, lookup
 from resources.versioning.records import Commit
 
-# libgit2 would fsync every loose object; commits instead flush the filesystem once before and
-# once after moving the ref (durable.sync_filesystem), which is the same guarantee.
-pygit2.option(pygit2.enums.Option.ENABLE_FSYNC_GITDIR, 0)
+# libgit2 fsyncs every loose object and ref it writes (single puts, commit objects, merges);
+# a commit's trees go into one pack that packs.write_pack fsyncs before it becomes visible.
+pygit2.option(pygit2.enums.Option.ENABLE_FSYNC_GITDIR, 1)
 
 _EXPR = re.compile(r"^([^~^]+)((?:[~^]\d*)*)$")
 _OP = re.compile(r"([~^])(\d*)")
@@ -180,14 +179,12 @@ class LocalRepository:
         # The id index is written before the ref moves: a crash in between leaves an unused
         # index row, never a branch head whose id cannot be resolved.
         self.staging.record_commit(commit_id_of(oid), str(oid))
-        sync_filesystem(self.path)
         ref = self.git.references[f"refs/heads/{branch}"]
         if ref.target != expected_head:
             raise ConflictError(
                 f"branch {branch!r} in repository {self.name!r} moved while committing; retry"
             )
         ref.set_target(oid, f"fleetloop: {message.splitlines()[0] if message else 'commit'}")
-        sync_filesystem(self.path)
         return self.git[oid]
 
     def is_dirty(self, branch: str, head: pygit2.Commit) -> bool:

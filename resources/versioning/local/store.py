@@ -36,7 +36,7 @@ from resources.versioning.errors import (
     StoreError,
 )
 from resources.versioning.local.durable import fsync_dir
-from resources.versioning.local.packs import write_blob_pack
+from resources.versioning.local.packs import write_blob_pack, write_pack
 from resources.versioning.local.pointers import (
     INLINE_MAX,
     Pointer,
@@ -452,8 +452,13 @@ class LocalStore(VersionedStore):
             head = r.branch_commit(branch)
             rows = r.staging.rows(branch)
             changes = {path: blob for path, blob, _, _ in rows}
+            tree = head.tree_id
+            if changes:
+                root, new_trees = apply_changes(r.git, head.tree, changes)
+                tree = pygit2.Oid(raw=root)
+                if tree != head.tree_id:
+                    write_pack(Path(r.git.path), new_trees)
             # Rows equal to the head (rewrites of the same bytes) fall out: same tree id.
-            tree = apply_changes(r.git, head.tree, changes) if changes else head.tree_id
             if tree == head.tree_id and not allow_empty:
                 raise EmptyCommitError(
                     f"nothing to commit on branch {branch!r} in repository {repo!r} "
