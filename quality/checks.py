@@ -1,0 +1,122 @@
+"""Asset checks: one function per kind of table, each running its suite through GX.
+
+Every check returns the `AssetCheckResult` and the `Validation`, so the asset that calls it can
+commit the Data Docs next to the data and then point the result at them with `with_data_docs`.
+Checks that protect downstream assets report failures as ERROR; declare them `blocking=True`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import dagster as dg
+import polars as pl
+
+from quality.gx_runner import Validation, run_suite
+from quality.suites import labels as label_suite
+from quality.suites import predictions as prediction_suite
+from quality.suites import training_set as training_suite
+from quality.suites.boxes import CLASSES
+from quality.summary import failed_expectations_markdown, unexpected_samples
+
+LABEL_BATCH_CHECK = "label_batch_valid"
+TRAINING_SET_CHECK = "training_set_valid"
+PREDICTIONS_CHECK = "predictions_valid"
+
+CheckOutcome = tuple[dg.AssetCheckResult, Validation]
+
+
+def check_label_batch(
+    labels: pl.DataFrame,
+    *,
+    image_width: int,
+    image_height: int,
+    known_frame_ids: Iterable[str] | None = None,
+    classes: tuple[str, ...] = CLASSES,
+    max_boxes_per_frame: int = label_suite.MAX_BOXES_PER_FRAME,
+) -> CheckOutcome:
+    """Boxes inside the image and well-ordered, known classes and, if given, known frames."""
+    expectations = label_suite.label_batch_suite(
+        image_width=image_width,
+        image_height=image_height,
+        classes=classes,
+        max_boxes_per_frame=max_boxes_per_frame,
+        check_known_frames=known_frame_ids is not None,
+    )
+    prepared = label_suite.prepare(labels, known_frame_ids)
+    validation = run_suite(prepared, label_suite.SUITE, expectations)
+    return check_result(LABEL_BATCH_CHECK, validation, rows=labels.height), validation
+
+
+def check_training_set(
+    manifest: pl.DataFrame,
+    labels: pl.DataFrame,
+    *,
+    min_rows: int = 1,
+    max_rows: int | None = None,
+    min_green_share: float = 0.0,
+) -> CheckOutcome:
+    """Splits well-formed and disjoint, size in range, enough frames with a green cone."""
+    expectations = training_suite.training_set_suite(
+        min_rows=min_rows, max_rows=max_rows, min_green_share=min_green_share
+    )
+    prepared = training_suite.prepare(manifest, labels)
+    validation = run_suite(prepared, training_suite.SUITE, expectations)
+    return check_result(TRAINING_SET_CHECK, validation, rows=manifest.height), validation
+
+
+def check_predictions(
+    predictions: pl.DataFrame,
+    *,
+    image_width: int,
+    image_height: int,
+    classes: tuple[str, ...] = CLASSES,
+) -> CheckOutcome:
+    """Predicted boxes inside the image, known classes, confidence in [0, 1]; warns only."""
+    expectations = prediction_suite.prediction_suite(
+        image_width=image_width, image_height=image_height, classes=classes
+    )
+    validation = run_suite(predictions, prediction_suite.SUITE, expectations)
+    result = check_result(
+        PREDICTIONS_CHECK, validation, rows=predictions.height, severity=dg.AssetCheckSeverity.WARN
+    )
+    return result, validation
+
+
+def check_result(
+    check_name: str,
+    validation: Validation,
+    *,
+    rows: int,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> dg.AssetCheckResult:
+    """The Dagster view of a validation: verdict, failed expectations, offending samples."""
+    stats = validation.statistics
+    met, evaluated = stats.get("successful_expectations", 0), stats.get("evaluated_expectations", 0)
+    failed = len(validation.failures)
+    description = (
+        f"suite {validation.suite}: all {len(validation.results)} expectations met"
+        if validation.success
+        else f"suite {validation.suite}: {failed} of {len(validation.results)} expectations "
+        f"failed ({', '.join(sorted({o.type for o in validation.failures}))})"
+    )
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=validation.success,
+        severity=severity,
+        description=description,
+        metadata={
+            "suite": dg.MetadataValue.text(validation.suite),
+            "rows": dg.MetadataValue.int(rows),
+            "expectations_met": dg.MetadataValue.text(f"{met}/{evaluated}"),
+            "failed_expectations": dg.MetadataValue.md(failed_expectations_markdown(validation)),
+            "unexpected_samples": dg.MetadataValue.json(unexpected_samples(validation)),
+        },
+    )
+
+
+def with_data_docs(result: dg.AssetCheckResult, location: str) -> dg.AssetCheckResult:
+    """`result` pointing at where its Data Docs were committed (a URL or a store path)."""
+    is_url = location.startswith(("http://", "https://", "file://"))
+    link = dg.MetadataValue.url(location) if is_url else dg.MetadataValue.path(location)
+    return result.with_metadata({**result.metadata, "data_docs": link})

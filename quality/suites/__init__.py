@@ -1,0 +1,1 @@
+"""Expectation suites as code: one module per kind of table, each a function of its parameters."""
