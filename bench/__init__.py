@@ -1,0 +1,1 @@
+"""Benchmarks of fleetloop (`make bench-store`: the versioned store against its peers)."""

@@ -1,0 +1,163 @@
+"""LocalStore measurements: branch creation and 100-change commits at two repository sizes
+(two key layouts), a bulk commit of new small objects, and reading a large object."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from bench.config import Config
+from bench.timing import median, ms, progress, settle
+from bench.workload import LAYOUTS, changed, items, payload, write_large
+from resources.versioning.local import LocalStore
+
+REPO = "bench"
+CHUNK = 1 << 20
+
+
+def build(store: LocalStore, layout: str, size: int, batch: int) -> None:
+    """A repository of `size` small objects, committed in put_many batches."""
+    store.create_repository(REPO)
+    for start in range(0, size, batch):
+        stop = min(size, start + batch)
+        store.put_many(REPO, "main", items(layout, start, stop))
+        store.commit(REPO, "main", f"objects {start}..{stop}")
+        progress(f"LocalStore {layout}: {stop:,}/{size:,} objects committed")
+
+
+def branch_p50(store: LocalStore, reps: int) -> float:
+    settle()
+    return median(
+        [ms(lambda k=k: store.create_branch(REPO, f"bench-{k}", "main")) for k in range(reps)]
+    )
+
+
+def commit_100(store: LocalStore, layout: str, size: int, reps: int) -> tuple[float, float]:
+    """Median ms of (commit alone, 100 puts + commit) over `reps` 100-change commits."""
+    key = LAYOUTS[layout]
+    commits, totals = [], []
+    for rev in range(1, reps + 1):
+        settle()
+        start = time.perf_counter()
+        for i in changed(size, rev):
+            store.put(REPO, "main", key(i), payload(i, rev))
+        staged = time.perf_counter()
+        store.commit(REPO, "main", f"change {rev}")
+        end = time.perf_counter()
+        commits.append((end - staged) * 1000)
+        totals.append((end - start) * 1000)
+    return median(commits), median(totals)
+
+
+def measure_repository(cfg: Config, tmp: Path, layout: str, size: int) -> dict[str, float]:
+    root = tmp / f"local-{layout}-{size}"
+    store = LocalStore(root)
+    started = time.perf_counter()
+    build(store, layout, size, cfg.batch)
+    out = {"build_s": round(time.perf_counter() - started, 2)}
+    if layout == "nested":
+        out["branch_p50"] = branch_p50(store, cfg.branch_reps)
+    out["commit"], out["put_commit"] = commit_100(store, layout, size, cfg.commit_reps)
+    progress(f"LocalStore {layout} @ {size:,}: {out}")
+    shutil.rmtree(root)
+    return out
+
+
+def bulk(cfg: Config, tmp: Path) -> dict[str, float]:
+    root = tmp / "local-bulk"
+    store = LocalStore(root)
+    store.create_repository(REPO)
+    objects = list(items("nested", 0, cfg.bulk))
+    settle()
+    put_ms = ms(lambda: store.put_many(REPO, "main", objects))
+    commit_ms = ms(lambda: store.commit(REPO, "main", "bulk"))
+    shutil.rmtree(root)
+    seconds = (put_ms + commit_ms) / 1000
+    progress(f"LocalStore bulk: {cfg.bulk:,} objects in {seconds:.2f} s")
+    return {
+        "bulk_commit_objects_per_s": round(cfg.bulk / seconds),
+        "bulk_objects": cfg.bulk,
+        "bulk_put_many_s": round(put_ms / 1000, 3),
+        "bulk_commit_s": round(commit_ms / 1000, 3),
+    }
+
+
+def _drain(handle) -> int:
+    total = 0
+    while chunk := handle.read(CHUNK):
+        total += len(chunk)
+    return total
+
+
+def large_read(cfg: Config, tmp: Path) -> dict[str, float]:
+    """Best-of-n MB/s of open_reader and of the same bytes in a plain file, both warm."""
+    root = tmp / "local-large"
+    plain = tmp / "large-plain.bin"
+    write_large(plain, cfg.large_mb)
+    store = LocalStore(root)
+    store.create_repository(REPO)
+    with open(plain, "rb") as source:
+        store.put(REPO, "main", "large/blob.bin", source)
+    store.commit(REPO, "main", "large")
+    settle()
+
+    def via_store() -> None:
+        with store.open_reader(REPO, "main", "large/blob.bin") as reader:
+            assert _drain(reader) == cfg.large_mb << 20
+
+    def via_plain() -> None:
+        with open(plain, "rb") as handle:
+            assert _drain(handle) == cfg.large_mb << 20
+
+    via_store()  # warm both
+    via_plain()
+    best = {"localstore": [], "plain": []}
+    for _ in range(cfg.read_reps):
+        best["localstore"].append(ms(via_store))
+        best["plain"].append(ms(via_plain))
+    shutil.rmtree(root)
+    plain.unlink()
+    speed = {name: round(cfg.large_mb / (min(t) / 1000), 1) for name, t in best.items()}
+    progress(f"large read MB/s: {speed}")
+    return {
+        "large_read_ratio_vs_plain": round(speed["localstore"] / speed["plain"], 3),
+        "large_read_mb_per_s": speed,
+        "large_object_mb": cfg.large_mb,
+    }
+
+
+def _ratio(by_size: dict[int, float], cfg: Config) -> float:
+    return round(by_size[cfg.big] / by_size[cfg.small], 3)
+
+
+def run(cfg: Config, tmp: Path) -> dict:
+    print("LocalStore", flush=True)
+    runs = {
+        (layout, size): measure_repository(cfg, tmp, layout, size)
+        for layout in ("nested", "flat")
+        for size in cfg.sizes
+    }
+
+    def pick(layout: str, metric: str) -> dict[int, float]:
+        return {size: runs[layout, size][metric] for size in cfg.sizes}
+
+    results: dict = {
+        "branch_create_ms_p50": pick("nested", "branch_p50"),
+        "commit_100_ms": pick("nested", "commit"),
+        "put_commit_100_ms": pick("nested", "put_commit"),
+        "commit_100_ms_flat": pick("flat", "commit"),
+        "put_commit_100_ms_flat": pick("flat", "put_commit"),
+        "build_s": {f"{layout}@{size}": one["build_s"] for (layout, size), one in runs.items()},
+    }
+    results["commit_100_ratio"] = {
+        "nested": _ratio(results["commit_100_ms"], cfg),
+        "flat": _ratio(results["commit_100_ms_flat"], cfg),
+    }
+    results["put_commit_100_ratio"] = {
+        "nested": _ratio(results["put_commit_100_ms"], cfg),
+        "flat": _ratio(results["put_commit_100_ms_flat"], cfg),
+    }
+    results.update(bulk(cfg, tmp))
+    results.update(large_read(cfg, tmp))
+    return results
