@@ -1,0 +1,20 @@
+"""`fleetloop`: the command line for the loop's daily verbs.
+
+Each verb group lives in its own module and is registered here; imports stay inside the
+groups so `fleetloop --help` does not pay for Dagster, torch or Great Expectations.
+"""
+
+from __future__ import annotations
+
+import click
+
+from resources.cli.store import store
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="fleetloop")
+def main() -> None:
+    """fleetloop: a data engine for perception models."""
+
+
+main.add_command(store)
