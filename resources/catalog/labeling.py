@@ -1,0 +1,185 @@
+"""Labeling: the requests sent to labelers and the label batches that came back.
+
+Both are records of things that happened outside, so they are immutable: recording the same
+request or batch again is a no-op (a sensor tick or an asset re-run), and recording different
+content under an id already used is a `RecordConflictError`. The frames and boxes themselves
+live in the store; these rows say when, how many, from whom and at which commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint
+from sqlmodel import Field, Session, col, select
+
+from resources.catalog import validate
+from resources.catalog.base import CatalogModel, UTCDateTime, utcnow
+from resources.catalog.database import Database, insert_ignore
+from resources.catalog.errors import InvalidRecordError, RecordConflictError, UnknownRequestError
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+class BatchStatus(StrEnum):
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+
+
+class LabelRequest(CatalogModel, table=True):
+    """Frames sent out for labeling, with how many came from each slice."""
+
+    __tablename__ = "label_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'answered')", name="ck_label_requests_status"),
+    )
+
+    request_id: str = Field(primary_key=True)
+    frames: int
+    slices: dict[str, int] = Field(sa_type=JSON)  # slice name -> frames requested from it
+    status: str = RequestStatus.OPEN.value  # a RequestStatus value
+    batch_id: str | None = None  # the batch that answered it
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LabelBatch(CatalogModel, table=True):
+    """One batch of labels that landed, and whether it was published to `main`."""
+
+    __tablename__ = "label_batches"
+    __table_args__ = (
+        CheckConstraint("status IN ('published', 'rejected')", name="ck_label_batches_status"),
+    )
+
+    batch_id: str = Field(primary_key=True)
+    request_id: str | None = Field(default=None, index=True)  # None for imported labels
+    source: str  # who labeled: a labeling team, an import, the simulated labelers
+    landing_commit: str  # the commit on the landing branch that brought it
+    published_commit: str | None = None  # the commit on main that published it
+    frames: int
+    boxes: int
+    status: str  # a BatchStatus value
+    reason: str = ""  # why it was rejected
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Labeling:
+    """Labeling calls of `Catalog`."""
+
+    _db: Database
+
+    def record_request(
+        self, request_id: str, *, frames: int, slices: dict[str, int]
+    ) -> LabelRequest:
+        validate.text("request_id", request_id)
+        fields = {"frames": validate.count("frames", frames), "slices": _slices(slices)}
+        with self._db.writing() as session:
+            values = {"request_id": request_id, **fields, "status": RequestStatus.OPEN.value}
+            insert_ignore(session, LabelRequest, {**values, "created_at": utcnow()})
+            request = _request(session, request_id)
+            _same_or_conflict(f"labeling request {request_id!r}", request, fields)
+            return request
+
+    def requests(self, status: str | None = None) -> list[LabelRequest]:
+        """Labeling requests, oldest first; `status` is 'open' or 'answered'."""
+        query = select(LabelRequest)
+        if status is not None:
+            status = validate.choice("status", status, RequestStatus)
+            query = query.where(LabelRequest.status == status)
+        query = query.order_by(col(LabelRequest.created_at), col(LabelRequest.request_id))
+        with self._db.reading() as session:
+            return list(session.exec(query).all())
+
+    def mark_request_answered(self, request_id: str, batch_id: str) -> LabelRequest:
+        validate.text("batch_id", batch_id)
+        with self._db.writing() as session:
+            request = _request(session, request_id)
+            if request.status == RequestStatus.ANSWERED and request.batch_id != batch_id:
+                raise RecordConflictError(
+                    f"labeling request {request_id!r} was already answered by batch "
+                    f"{request.batch_id!r}, not {batch_id!r}"
+                )
+            if request.status == RequestStatus.OPEN:
+                request.status, request.batch_id = RequestStatus.ANSWERED.value, batch_id
+                request.answered_at = utcnow()
+            session.flush()
+            return request
+
+    def record_label_batch(
+        self,
+        batch_id: str,
+        *,
+        request_id: str | None,
+        source: str,
+        landing_commit: str,
+        published_commit: str | None,
+        frames: int,
+        boxes: int,
+        status: str,
+        reason: str = "",
+    ) -> LabelBatch:
+        """Record a batch that landed: `published` needs its commit on main, `rejected` a reason."""
+        validate.text("batch_id", batch_id)
+        status = validate.choice("status", status, BatchStatus)
+        if status == BatchStatus.PUBLISHED and not published_commit:
+            raise InvalidRecordError(f"published batch {batch_id!r} needs its published_commit")
+        if status == BatchStatus.REJECTED and not (isinstance(reason, str) and reason.strip()):
+            raise InvalidRecordError(f"rejected batch {batch_id!r} needs a reason saying why")
+        fields = {
+            "request_id": validate.optional_text("request_id", request_id),
+            "source": validate.text("source", source),
+            "landing_commit": validate.text("landing_commit", landing_commit),
+            "published_commit": validate.optional_text("published_commit", published_commit),
+            "frames": validate.count("frames", frames),
+            "boxes": validate.count("boxes", boxes),
+            "status": status,
+            "reason": reason,
+        }
+        with self._db.writing() as session:
+            values = {"batch_id": batch_id, **fields, "recorded_at": utcnow()}
+            insert_ignore(session, LabelBatch, values)
+            batch = session.get_one(LabelBatch, batch_id)
+            _same_or_conflict(f"label batch {batch_id!r}", batch, fields)
+            return batch
+
+    def label_batches(self, status: str | None = None) -> list[LabelBatch]:
+        """Label batches, oldest first; `status` is 'published' or 'rejected'."""
+        query = select(LabelBatch)
+        if status is not None:
+            status = validate.choice("status", status, BatchStatus)
+            query = query.where(LabelBatch.status == status)
+        query = query.order_by(col(LabelBatch.recorded_at), col(LabelBatch.batch_id))
+        with self._db.reading() as session:
+            return list(session.exec(query).all())
+
+
+def _request(session: Session, request_id: str) -> LabelRequest:
+    request = session.get(LabelRequest, request_id)
+    if request is None:
+        raise UnknownRequestError(
+            f"no labeling request {request_id!r} is recorded; record_request() it first"
+        )
+    return request
+
+
+def _slices(slices: object) -> dict[str, int]:
+    if not isinstance(slices, dict):
+        raise InvalidRecordError(f"slices must be a dict of slice name -> frames, got {slices!r}")
+    for name, frames in slices.items():
+        validate.text("slice name", name)
+        validate.count(f"slices[{name!r}]", frames)
+    return dict(slices)
+
+
+def _same_or_conflict(what: str, stored: CatalogModel, fields: dict[str, Any]) -> None:
+    differ = sorted(k for k, v in fields.items() if getattr(stored, k) != v)
+    if differ:
+        raise RecordConflictError(
+            f"{what} is already recorded with other {', '.join(differ)}; "
+            "records of what happened are immutable, so use a new id"
+        )

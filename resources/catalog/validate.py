@@ -1,0 +1,54 @@
+"""Argument checks shared by the catalog's nouns, raising `InvalidRecordError` with the field's
+name, so a bad call fails before it opens a transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from resources.catalog.errors import InvalidRecordError
+
+
+def text(field: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRecordError(f"{field} must be a non-empty string, got {value!r}")
+    return value
+
+
+def optional_text(field: str, value: object) -> str | None:
+    return None if value is None else text(field, value)
+
+
+def count(field: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidRecordError(f"{field} must be an integer >= 0, got {value!r}")
+    return value
+
+
+def choice(field: str, value: object, allowed: Iterable[str]) -> str:
+    allowed = [str(a) for a in allowed]
+    if value not in allowed:
+        raise InvalidRecordError(f"{field} must be one of {', '.join(allowed)}; got {value!r}")
+    return str(value)
+
+
+def timestamp(field: str, value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise InvalidRecordError(f"{field} must be a datetime, got {value!r}")
+    return value
+
+
+def json_value(field: str, value: Any) -> Any:
+    """`value` as it will read back from a JSON column (tuples become lists, keys strings)."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise InvalidRecordError(f"{field} must be plain JSON data (no NaN): {exc}") from None
+
+
+def json_object(field: str, value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidRecordError(f"{field} must be a dict, got {type(value).__name__}")
+    return json_value(field, value)
