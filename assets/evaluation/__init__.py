@@ -1,0 +1,1 @@
+"""Evaluation: detection metrics and per-slice reports, pure polars / numpy."""
