@@ -15,10 +15,11 @@ class Config:
     peer_bulk: int  # new small objects in the bulk commit of plain files and git
     dvc_sizes: tuple[int, int]  # DVC's repository sizes (the larger one is its bulk commit)
     git_layouts: tuple[str, ...] = ("nested", "flat")  # layouts git's commits are measured in
-    commit_reps: int = 7  # 100-change commits per size (median reported)
+    commit_reps: int = 7  # the peers' 100-change commits per size (median reported)
+    local_commit_reps: int = 11  # LocalStore's, alternating between the sizes
     dvc_reps: int = 3  # DVC's 100-change commits per size (each takes seconds)
     branch_reps: int = 50  # branch creations per size (p50 reported)
-    read_reps: int = 3  # large reads per reader (best reported)
+    read_reps: int = 7  # large reads per reader, interleaved (best reported)
     batch: int = 100_000  # objects per put_many + commit when building a repository
 
     @property
@@ -49,6 +50,7 @@ QUICK = Config(
     dvc_sizes=(1_000, 5_000),
     git_layouts=("nested",),
     commit_reps=3,
+    local_commit_reps=5,
     dvc_reps=1,
     branch_reps=20,
 )

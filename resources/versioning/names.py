@@ -47,15 +47,35 @@ def check_tag_name(name: str) -> str:
     return name
 
 
+# A plain ASCII path of non-empty segments: the common case, checked in one regex match (bulk
+# uploads check 100k paths); anything else goes through the explaining checks below.
+_PLAIN_PATH = re.compile(r"[^\x00-\x1f/]+(?:/[^\x00-\x1f/]+)*")
+
+
 def check_path(path: str) -> str:
     """Return the path if it is a safe object key, else raise InvalidNameError."""
+    if (
+        type(path) is str
+        and path.isascii()
+        and len(path) <= MAX_PATH_BYTES
+        and _PLAIN_PATH.fullmatch(path)
+        and "/./" not in f"/{path}/"
+        and "/../" not in f"/{path}/"
+    ):
+        return path
     if not isinstance(path, str) or not path:
         raise InvalidNameError(f"invalid object path {path!r}: it must be a non-empty string")
     if "\x00" in path:
         raise InvalidNameError(f"invalid object path {path!r}: it contains a NUL character")
     if path.startswith("/"):
         raise InvalidNameError(f"invalid object path {path!r}: absolute paths are not allowed")
-    if len(path.encode()) > MAX_PATH_BYTES:
+    try:
+        encoded = path.encode()
+    except UnicodeEncodeError:
+        raise InvalidNameError(
+            f"invalid object path {path!r}: it is not valid Unicode (a lone surrogate?)"
+        ) from None
+    if len(encoded) > MAX_PATH_BYTES:
         raise InvalidNameError(f"invalid object path {path[:40]!r}…: longer than 1024 bytes")
     for segment in path.split("/"):
         if segment == "":

@@ -3,6 +3,7 @@ written by hand are readable, large objects are read straight from their file.""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 
 import pytest
@@ -128,3 +129,47 @@ def test_bad_input_changes_nothing_on_disk(local):
         local.merge("drive-data", "exp", "main")
     assert "raw/a.txt" in str(conflict.value)
     assert local.get("drive-data", "main", "raw/a.txt") == b"main"
+
+
+def test_inline_record_is_the_pointer_encoding():
+    from resources.versioning.local.pointers import inline_record
+
+    for data in (b"", b"x", bytes(range(256)) * 10):
+        expected = Pointer(
+            hashlib.sha256(data).hexdigest(), len(data), "application/octet-stream", {}, data
+        ).encode()
+        assert inline_record(data) == expected
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["a", "a/b.png", "x/100%/y", "with space/é.txt", "tab\there", ".hidden/..dots/x.", "a" * 1024],
+)
+def test_fast_path_check_accepts_exactly_what_the_full_check_accepts(path):
+    from resources.versioning.names import check_path
+
+    assert check_path(path) == path
+
+
+def test_path_with_a_lone_surrogate_is_an_invalid_name(local):
+    from resources.versioning import InvalidNameError
+
+    with pytest.raises(InvalidNameError, match="not valid Unicode"):
+        local.put("drive-data", "main", "bad\udc80name", b"x")
+    assert local.uncommitted("drive-data", "main") == []
+
+
+def test_commit_drops_only_the_staged_rows_it_read(local):
+    """A write that lands between a commit's snapshot of the staging area and its clean-up
+    stays staged (the commit did not include it)."""
+    staging = local._repo("drive-data").staging
+    staging.stage("main", [("a.txt", "1" * 40), ("b.txt", "2" * 40)])
+    staging.stage("main", [("c.txt", "3" * 40)])
+    snapshot = staging.rows("main")
+    staging.stage("main", [("b.txt", "4" * 40)])  # rewritten after the snapshot
+    staging.stage("main", [("d.txt", "5" * 40)])  # new after the snapshot
+    staging.drop("main", snapshot)
+    assert [(path, blob) for path, blob, _, _ in staging.rows("main")] == [
+        ("b.txt", "4" * 40),
+        ("d.txt", "5" * 40),
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -15,16 +16,22 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o444) -> None:
-    """Write `data` to `path` so that a crash leaves either no file or the whole file."""
+def write_atomic(path: Path, data: bytes | Sequence[bytes], *, mode: int = 0o444) -> None:
+    """Write `data` (bytes, or chunks written in order) to `path` so that a crash leaves
+    either no file or the whole file."""
+    chunks = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
         os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
     os.replace(tmp, path)
     fsync_dir(path.parent)

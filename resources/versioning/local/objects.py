@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -37,14 +38,12 @@ class ObjectDirectory:
         size = 0
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
-            chunk = first
-            while chunk:
-                digest.update(chunk)
-                size += len(chunk)
-                view = memoryview(chunk)
+            for block in _aligned_blocks(first, rest):
+                digest.update(block)
+                size += len(block)
+                view = memoryview(block)
                 while view:
                     view = view[os.write(fd, view) :]
-                chunk = rest.read(CHUNK)
             os.fsync(fd)
         except BaseException:
             os.close(fd)
@@ -76,3 +75,23 @@ class ObjectDirectory:
             if digest.hexdigest() != sha256:
                 return f"object file {sha256} does not match its checksum"
         return None
+
+
+def _aligned_blocks(first: bytes, rest: BinaryIO) -> Iterator[bytes]:
+    """`first` then `rest` as CHUNK-sized blocks (the last one shorter). Writes that start on
+    CHUNK boundaries let the page cache keep the file in large folios, which is what makes a
+    warm read of the object file as fast as that of a file written by `cp`."""
+    pending = bytearray(first)
+    eof = False
+    while pending or not eof:
+        while not eof and len(pending) < CHUNK:
+            more = rest.read(CHUNK - len(pending))
+            if more:
+                pending += more
+            else:
+                eof = True
+        if not pending:
+            return
+        block = bytes(pending[:CHUNK])
+        del pending[:CHUNK]
+        yield block

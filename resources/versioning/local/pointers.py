@@ -56,6 +56,21 @@ class Pointer:
         return MAGIC + line + b"\n" + (self.inline or b"")
 
 
+def inline_record(data: bytes) -> bytes:
+    """The pointer record of a small object with the default content type and no metadata:
+    byte-identical to `Pointer(...).encode()`, without building one (bulk uploads)."""
+    return (
+        b'%s{"content_type":"application/octet-stream","inline":true,"metadata":{},'
+        b'"sha256":"%s","size":%d}\n%s'
+        % (
+            MAGIC,
+            hashlib.sha256(data).hexdigest().encode(),
+            len(data),
+            data,
+        )
+    )
+
+
 def decode_pointer(raw: bytes) -> Pointer:
     if not raw.startswith(MAGIC):
         raise ValueError("not a fleetloop pointer record")
@@ -91,6 +106,15 @@ def tree_path(key: str) -> tuple[str, ...]:
     if sep:
         return (DIR_PREFIX + _escape(head), *trie_of(key), _escape(rest))
     return (ROOT_FILES, *trie_of(key), _escape(key))
+
+
+def trie_location(key: str) -> tuple[bytes, bytes, bytes]:
+    """tree_path of a key as bytes: (top entry, the TRIE_DEPTH digits, leaf name)."""
+    digits = hashlib.sha1(key.encode()).hexdigest()[:TRIE_DEPTH].encode()
+    head, sep, rest = key.partition("/")
+    if sep:
+        return (DIR_PREFIX + _escape(head)).encode(), digits, _escape(rest).encode()
+    return ROOT_FILES.encode(), digits, _escape(key).encode()
 
 
 def key_of(top: str, leaf: str) -> str:

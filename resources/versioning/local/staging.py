@@ -9,6 +9,7 @@ unique-prefix look-ups.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sqlite3
@@ -91,14 +92,17 @@ class StagingArea:
         return self._db().execute(query, (branch,)).fetchone() is not None
 
     def drop(self, branch: str, rows: Iterable[StagedRow]) -> None:
-        """Delete the given rows unless they were rewritten since they were read."""
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        db.executemany(
-            "DELETE FROM staged WHERE branch = ? AND path = ? AND stamp = ?",
-            ((branch, row[0], row[2]) for row in rows),
+        """Delete the given rows unless they were rewritten since they were read.
+
+        Rows are deleted by stamp: a stamp names one `stage` call, written in one transaction,
+        and `rows` came from one SELECT, so it holds either every row still carrying a stamp
+        or none of them, while a rewritten row carries a new stamp. One pass over the
+        branch's rows instead of one look-up per path."""
+        stamps = json.dumps(sorted({row[2] for row in rows}))
+        self._db().execute(
+            "DELETE FROM staged WHERE branch = ? AND stamp IN (SELECT value FROM json_each(?))",
+            (branch, stamps),
         )
-        db.execute("COMMIT")
 
     def clear(self, branch: str, path: str | None = None) -> None:
         db = self._db()

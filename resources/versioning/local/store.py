@@ -41,6 +41,7 @@ from resources.versioning.local.pointers import (
     INLINE_MAX,
     Pointer,
     decode_pointer,
+    inline_record,
     key_from_tree_path,
 )
 from resources.versioning.local.repository import LocalRepository, commit_id_of
@@ -280,7 +281,10 @@ class LocalStore(VersionedStore):
         blobs: list[bytes] = []
         for path, data in items:
             paths.append(check_path(path))
-            blobs.append(self._pointer(r, data, DEFAULT_CONTENT_TYPE, {}).encode())
+            if type(data) is bytes and len(data) <= INLINE_MAX:
+                blobs.append(inline_record(data))
+            else:
+                blobs.append(self._pointer(r, data, DEFAULT_CONTENT_TYPE, {}).encode())
         if not paths:
             return 0
         oids = write_blob_pack(Path(r.git.path), blobs)
@@ -454,10 +458,11 @@ class LocalStore(VersionedStore):
             changes = {path: blob for path, blob, _, _ in rows}
             tree = head.tree_id
             if changes:
-                root, new_trees = apply_changes(r.git, head.tree, changes)
+                root, new_trees = apply_changes(r.git, head.tree, changes, r.trees)
                 tree = pygit2.Oid(raw=root)
                 if tree != head.tree_id:
                     write_pack(Path(r.git.path), new_trees)
+                    r.trees.add(new_trees)
             # Rows equal to the head (rewrites of the same bytes) fall out: same tree id.
             if tree == head.tree_id and not allow_empty:
                 raise EmptyCommitError(

@@ -7,6 +7,7 @@ many trees it touched, and a cost that follows the change.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -20,11 +21,10 @@ from resources.versioning.local.pointers import (
     key_of,
     tops_for_prefix,
     tree_path,
+    trie_location,
 )
 
 Entry = tuple[str, str]  # key, blob id (hex)
-_TREE_MODE = 0o040000
-_BLOB_MODE = 0o100644
 
 
 def lookup(tree: pygit2.Tree, key: str) -> str | None:
@@ -35,40 +35,73 @@ def lookup(tree: pygit2.Tree, key: str) -> str | None:
         return None
 
 
-def serialize_tree(entries: dict[str, tuple[int, bytes]]) -> bytes:
-    """Git's tree encoding; names sort as git sorts them (a tree as if it ended in '/')."""
-
-    def order(name: str) -> bytes:
-        return (name + "/" if entries[name][0] == _TREE_MODE else name).encode()
-
-    return b"".join(
-        b"%o %s\x00%s" % (entries[name][0], name.encode(), entries[name][1])
-        for name in sorted(entries, key=order)
-    )
+_ENTRY = re.compile(rb"((\d+) ([^\x00]*)\x00.{20})", re.DOTALL)
+_TREE = b"40000"
+_LEAF_DEPTH = 1 + TRIE_DEPTH  # root → top entry → trie digits → the tree holding the blobs
+# name → (git's sort key, the entry's bytes as stored): a rewritten tree re-serializes only
+# the entries that changed, so its cost does not grow with how full the trie nodes are.
+RawEntries = dict[bytes, tuple[bytes, bytes]]
 
 
-class _Node:
-    __slots__ = ("children", "leaves")
+class TreeCache:
+    """Raw bytes of recently written trees by id: every commit rewrites the top of the trie,
+    so it need not read back what the commit before it wrote. Content-addressed, so an entry
+    can never be stale; filled only once the trees are durable in a pack."""
 
-    def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
-        self.leaves: dict[str, str | None] = {}
+    def __init__(self, capacity: int = 4096):
+        self._data: OrderedDict[bytes, bytes] = OrderedDict()
+        self._capacity = capacity
+
+    def get(self, oid: bytes) -> bytes | None:
+        return self._data.get(oid)
+
+    def add(self, trees: dict[bytes, tuple[int, bytes]]) -> None:
+        for oid, (_, data) in trees.items():
+            self._data[oid] = data
+            self._data.move_to_end(oid)
+        while len(self._data) > self._capacity:
+            self._data.popitem(last=False)
+
+
+def read_entries(repo: pygit2.Repository, oid: bytes, cache: TreeCache | None = None) -> RawEntries:
+    """A tree's entries parsed from its raw bytes: far cheaper than pygit2's per-entry objects,
+    which is what keeps a commit's cost flat as the trees it rewrites fill up."""
+    data = cache.get(oid) if cache is not None else None
+    if data is None:
+        data = repo.odb.read(pygit2.Oid(raw=oid))[1]
+    return {
+        name: (name + b"/" if mode == _TREE else name, entry)
+        for entry, mode, name in _ENTRY.findall(data)
+    }
+
+
+def _entry(mode: bytes, name: bytes, oid: bytes) -> tuple[bytes, bytes]:
+    return (name + b"/" if mode == _TREE else name, b"%s %s\x00%s" % (mode, name, oid))
 
 
 def apply_changes(
-    repo: pygit2.Repository, base: pygit2.Tree, changes: dict[str, str | None]
+    repo: pygit2.Repository,
+    base: pygit2.Tree,
+    changes: dict[str, str | None],
+    cache: TreeCache | None = None,
 ) -> tuple[bytes, dict[bytes, tuple[int, bytes]]]:
     """The root tree id of `base` with `changes` (key → blob hex, None = delete) applied, and
     the new tree objects to store (raw oid → (TREE, bytes))."""
-    plan = _Node()
+    buckets: dict[tuple[bytes, bytes], dict[bytes, bytes | None]] = {}
     for key, blob in changes.items():
-        *dirs, leaf = tree_path(key)
-        node = plan
-        for name in dirs:
-            node = node.children.setdefault(name, _Node())
-        node.leaves[leaf] = blob
+        top, digits, leaf = trie_location(key)
+        leaves = buckets.get((top, digits))
+        if leaves is None:
+            leaves = buckets[top, digits] = {}
+        leaves[leaf] = bytes.fromhex(blob) if blob is not None else None
+    plan: dict = {}
+    for (top, digits), leaves in buckets.items():
+        node = plan.setdefault(top, {})
+        for level in range(TRIE_DEPTH - 1):
+            node = node.setdefault(digits[level : level + 1], {})
+        node[digits[-1:]] = leaves
     written: dict[bytes, tuple[int, bytes]] = {}
-    root = _rewrite(repo, base, plan, written)
+    root = _rewrite(repo, base.id.raw, plan, 0, written, cache)
     if root is None:
         data = b""
         root = object_oid(TREE, data)
@@ -78,28 +111,33 @@ def apply_changes(
 
 def _rewrite(
     repo: pygit2.Repository,
-    tree: pygit2.Tree | None,
-    plan: _Node,
+    tree: bytes | None,
+    plan: dict,
+    depth: int,
     written: dict[bytes, tuple[int, bytes]],
+    cache: TreeCache | None,
 ) -> bytes | None:
-    entries: dict[str, tuple[int, bytes]] = (
-        {entry.name: (entry.filemode, entry.id.raw) for entry in tree} if tree is not None else {}
-    )
-    for name, child_plan in plan.children.items():
-        child = repo[entries[name][1].hex()] if name in entries else None
-        child_id = _rewrite(repo, child, child_plan, written)
-        if child_id is None:
-            entries.pop(name, None)
-        else:
-            entries[name] = (_TREE_MODE, child_id)
-    for leaf, blob in plan.leaves.items():
-        if blob is None:
-            entries.pop(leaf, None)
-        else:
-            entries[leaf] = (_BLOB_MODE, bytes.fromhex(blob))
+    entries = read_entries(repo, tree, cache) if tree is not None else {}
+    if depth == _LEAF_DEPTH:
+        for leaf, blob in plan.items():
+            if blob is None:
+                entries.pop(leaf, None)
+            else:
+                entries[leaf] = _entry(b"100644", leaf, blob)
+    else:
+        for name, child_plan in plan.items():
+            current = entries.get(name)
+            child = None
+            if current is not None and current[1].startswith(b"40000 "):
+                child = current[1][-20:]
+            child_id = _rewrite(repo, child, child_plan, depth + 1, written, cache)
+            if child_id is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = _entry(_TREE, name, child_id)
     if not entries:
         return None
-    data = serialize_tree(entries)
+    data = b"".join([entry for _, entry in sorted(entries.values())])
     oid = object_oid(TREE, data)
     written[oid] = (TREE, data)
     return oid
