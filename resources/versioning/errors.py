@@ -66,6 +66,11 @@ class MergeConflictError(ConflictError):
 class CorruptionError(StoreError):
     """Stored data does not match its checksum or structure (found by fsck or on read)."""
 
+    def __init__(self, message: str, problems: list[str] | None = None, report=None):
+        super().__init__(message)
+        self.problems = problems if problems is not None else [message]
+        self.report = report  # the FsckReport, when fsck found the problems
+
 
 class BackendError(StoreError):
     """The backend failed for a reason not covered above (server down, permission, …)."""

@@ -52,9 +52,7 @@ class VersionedStore(abc.ABC):
 
     # -- branches and tags ----------------------------------------------------------------
     @abc.abstractmethod
-    def create_branch(
-        self, repo: str, name: str, source: str, *, exist_ok: bool = False
-    ) -> Ref:
+    def create_branch(self, repo: str, name: str, source: str, *, exist_ok: bool = False) -> Ref:
         """Branch from any ref in O(1); with exist_ok an existing branch is returned as it
         is, wherever its head."""
 

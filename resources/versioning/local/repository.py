@@ -73,11 +73,24 @@ class LocalRepository:
     @contextlib.contextmanager
     def lock(self, branch: str) -> Iterator[None]:
         """Exclusive lock on a branch's head (processes and threads alike)."""
-        lock_dir = self.path / "locks"
-        lock_dir.mkdir(exist_ok=True)
-        fd = os.open(lock_dir / f"{branch}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        with self._flock(self.path / "locks" / f"{branch}.lock", f"refs/heads/{branch}"):
+            yield
+
+    @contextlib.contextmanager
+    def lock_tag(self, tag: str) -> Iterator[None]:
+        with self._flock(self.path / "locks" / "tags" / f"{tag}.lock", f"refs/tags/{tag}"):
+            yield
+
+    @contextlib.contextmanager
+    def _flock(self, path: Path, ref: str) -> Iterator[None]:
+        """flock `path`; then clear a lock file libgit2 left on `ref` when a process died while
+        moving it. Every writer of a ref holds its flock first, so once we hold it a
+        `<ref>.lock` can only be such a leftover, and would refuse every later update."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            (Path(self.git.path) / f"{ref}.lock").unlink(missing_ok=True)
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)

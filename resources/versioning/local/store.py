@@ -26,6 +26,7 @@ import pygit2
 from resources.settings import fleetloop_home
 from resources.versioning.errors import (
     AlreadyExistsError,
+    CorruptionError,
     DirtyBranchError,
     EmptyCommitError,
     InvalidArgumentError,
@@ -36,6 +37,7 @@ from resources.versioning.errors import (
     StoreError,
 )
 from resources.versioning.local.durable import fsync_dir
+from resources.versioning.local.fsck import FsckReport, check_repository
 from resources.versioning.local.packs import write_blob_pack, write_pack
 from resources.versioning.local.pointers import (
     INLINE_MAX,
@@ -148,8 +150,11 @@ class LocalStore(VersionedStore):
         return Repository(name, repo.default_branch, str(repo.path))
 
     def list_repositories(self) -> list[Repository]:
+        # '.creating-…' and '.deleting-…' directories are half-made or half-removed ones.
         names = sorted(
-            path.name for path in self.root.iterdir() if (path / "repository.json").exists()
+            path.name
+            for path in self.root.iterdir()
+            if not path.name.startswith(".") and (path / "repository.json").exists()
         )
         return [self.get_repository(name) for name in names]
 
@@ -167,19 +172,17 @@ class LocalStore(VersionedStore):
         check_branch_name(name)
         r = self._repo(repo)
         target = r.resolve(source).commit
-        if r.has_branch(name):
-            current = r.branch_commit(name)
-            if exist_ok:
-                return Ref(name, commit_id_of(current.id))
-            raise AlreadyExistsError(f"branch {name!r} already exists in repository {repo!r}")
-        try:
+        with r.lock(name):
+            if r.has_branch(name):
+                current = r.branch_commit(name)
+                if exist_ok:
+                    return Ref(name, commit_id_of(current.id))
+                raise AlreadyExistsError(f"branch {name!r} already exists in repository {repo!r}")
+            # Staged rows under this name are a branch deleted by a process that died before
+            # it cleared them; the new branch must not inherit them.
+            if r.staging.has_rows(name):
+                r.staging.clear(name)
             r.git.references.create(f"refs/heads/{name}", target.id)
-        except pygit2.AlreadyExistsError:
-            if exist_ok:
-                return self.get_branch(repo, name)
-            raise AlreadyExistsError(
-                f"branch {name!r} already exists in repository {repo!r}"
-            ) from None
         return Ref(name, commit_id_of(target.id))
 
     def get_branch(self, repo: str, name: str) -> Ref:
@@ -210,13 +213,11 @@ class LocalStore(VersionedStore):
         check_tag_name(name)
         r = self._repo(repo)
         target = r.resolve(ref).commit.id
-        existing = r.tag_target(name)
-        if existing is None:
-            try:
+        with r.lock_tag(name):
+            existing = r.tag_target(name)
+            if existing is None:
                 r.git.references.create(f"refs/tags/{name}", target)
                 return Ref(name, commit_id_of(target))
-            except pygit2.AlreadyExistsError:
-                existing = r.tag_target(name)
         if exist_ok and existing == target:
             return Ref(name, commit_id_of(target))
         raise AlreadyExistsError(
@@ -234,9 +235,10 @@ class LocalStore(VersionedStore):
     def delete_tag(self, repo: str, name: str) -> None:
         check_tag_name(name)
         r = self._repo(repo)
-        if r.tag_target(name) is None:
-            raise RefNotFoundError(f"tag {name!r} not found in repository {repo!r}")
-        r.git.references.delete(f"refs/tags/{name}")
+        with r.lock_tag(name):
+            if r.tag_target(name) is None:
+                raise RefNotFoundError(f"tag {name!r} not found in repository {repo!r}")
+            r.git.references.delete(f"refs/tags/{name}")
 
     # -- objects --------------------------------------------------------------------------
     def _pointer(
@@ -574,6 +576,30 @@ class LocalStore(VersionedStore):
                 [head.id],
             )
         return r.record(created)
+
+    # -- verification -------------------------------------------------------------------
+    def fsck(self, repo: str, *, full: bool = False) -> FsckReport:
+        """Verify a repository (see local/fsck.py): its report when it is sound, else a
+        CorruptionError listing every problem (`.problems`, `.report`)."""
+        try:
+            r = self._repo(repo)
+        except StoreError:
+            raise
+        except (ValueError, KeyError, OSError, pygit2.GitError) as error:
+            raise CorruptionError(
+                f"repository {repo!r} in {self.root} cannot be opened ({error}); restore it "
+                "from a backup"
+            ) from None
+        report = check_repository(r, full=full)
+        if report.problems:
+            raise CorruptionError(
+                f"repository {repo!r} failed fsck with {len(report.problems)} problem(s), the "
+                f"first: {report.problems[0]}. Restore the damaged files from a backup, or move "
+                "the affected branches to a sound commit",
+                list(report.problems),
+                report,
+            )
+        return report
 
 
 def _strategy(strategy: MergeStrategy | str | None) -> MergeStrategy | None:
