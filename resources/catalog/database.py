@@ -85,9 +85,10 @@ class Database:
         try:
             engine = create_engine(self.url, **kwargs)
         except ImportError as exc:
+            package = "'psycopg[binary]'" if exc.name == "psycopg" else exc.name
             raise CatalogUnavailableError(
                 f"the catalog URL {self.display_url} needs the database driver {exc.name!r}, "
-                "which is not installed (for PostgreSQL: pip install 'psycopg[binary]')"
+                f"which is not installed: pip install {package}"
             ) from None
         except sa_exc.SQLAlchemyError as exc:
             raise CatalogUnavailableError(

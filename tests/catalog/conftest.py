@@ -3,12 +3,14 @@
 `sqlite` always runs, on a real file in a tmp dir. `postgres` runs against a throwaway cluster
 that this file starts itself (initdb in a tmp dir, pg_ctl on a free port, trust auth on
 127.0.0.1 only) when PostgreSQL's server binaries and the `psycopg` driver are present, and is
-skipped with the reason otherwise. Each postgres test gets its own schema, dropped afterwards.
+left out otherwise (one test reports the skip and why). Postgres tests share one schema,
+emptied after each test; `fresh_db_url` gives a schema with no tables at all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import pwd
 import shutil
@@ -16,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -48,26 +50,39 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _postgres_unavailable() -> str | None:
+    """Why the postgres backend cannot run here, or None when it can."""
+    if importlib.util.find_spec("psycopg") is None:
+        return "psycopg is not installed (pip install 'psycopg[binary]==3.3.9')"
+    if _pg_bindir() is None:
+        return "PostgreSQL server binaries not found (apt-get install -y postgresql)"
+    if os.geteuid() == 0 and not _system_user(PG_USER):
+        return f"running as root and there is no {PG_USER!r} user to run the server as"
+    return None
+
+
+def _system_user(name: str) -> pwd.struct_passwd | None:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+POSTGRES_UNAVAILABLE = _postgres_unavailable()
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A PostgreSQL cluster for this test session; yields a SQLAlchemy URL to its `postgres` db."""
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        pytest.skip("psycopg is not installed (pip install 'psycopg[binary]==3.3.9')")
+    if POSTGRES_UNAVAILABLE:
+        pytest.skip(POSTGRES_UNAVAILABLE)
     bindir = _pg_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found (apt-get install -y postgresql)")
+    assert bindir is not None
     # initdb refuses to run as root: run the server as the `postgres` system user then.
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        try:
-            account = pwd.getpwnam(PG_USER)
-        except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to run the server as")
-        prefix = ["runuser", "-u", PG_USER, "--"]
+    account = _system_user(PG_USER) if os.geteuid() == 0 else None
+    prefix = ["runuser", "-u", PG_USER, "--"] if account else []
     root = Path(tempfile.mkdtemp(prefix="fleetloop-pg-"))
-    if prefix:
+    if account:
         os.chown(root, account.pw_uid, account.pw_gid)
     data, log, port = root / "data", root / "server.log", _free_port()
 
@@ -79,13 +94,14 @@ def postgres_server() -> Iterator[str]:
             server_log = log.read_text() if log.exists() else ""
             pytest.fail(f"{args[0]} failed: {done.stderr}{done.stdout}\n{server_log}")
 
-    run("initdb", "-D", str(data), "-U", PG_USER, "--auth=trust", "--no-sync", "-E", "UTF8")
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run("pg_ctl", "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "30", "start")
     try:
+        run("initdb", "-D", str(data), "-U", PG_USER, "--auth=trust", "--no-sync", "-E", "UTF8")
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        run("pg_ctl", "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "30", "start")
         yield f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}/postgres"
     finally:
-        run("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
+        if (data / "postmaster.pid").exists():
+            run("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -106,9 +122,51 @@ def postgres_schema(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+# Without PostgreSQL, the API tests run on SQLite alone and `test_catalog_on_postgres` is the
+# one test that reports the skip and its reason.
+BACKENDS = ["sqlite"]
+if not POSTGRES_UNAVAILABLE:
+    BACKENDS.append(pytest.param("postgres", marks=pytest.mark.postgres))
+
+
+@pytest.fixture(scope="session")
+def postgres_catalog(postgres_server) -> Iterator[tuple[str, Callable[[], None]]]:
+    """One schema for the session's postgres tests, and a function that empties its tables."""
+    from sqlalchemy import create_engine, delete, inspect
+
+    from resources.catalog.base import CatalogModel
+
+    with postgres_schema(postgres_server) as url:
+        engine = create_engine(url)
+
+        def empty() -> None:
+            # DELETE, not TRUNCATE: a few rows per test, and TRUNCATE rewrites every file.
+            with engine.begin() as conn:
+                existing = set(inspect(conn).get_table_names())
+                for table in reversed(CatalogModel.metadata.sorted_tables):
+                    if table.name in existing:
+                        conn.execute(delete(table))
+
+        yield url, empty
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
 def db_url(request, tmp_path) -> Iterator[str]:
-    """The URL of an empty catalog database on each backend."""
+    """The URL of an empty catalog database on each backend (tables may already exist)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'catalog.db'}"
+        return
+    url, empty = request.getfixturevalue("postgres_catalog")
+    try:
+        yield url
+    finally:
+        empty()
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_db_url(request, tmp_path) -> Iterator[str]:
+    """The URL of a database with no tables at all, on each backend."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'catalog.db'}"
         return

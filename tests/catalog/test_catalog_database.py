@@ -1,0 +1,134 @@
+"""Where the catalog lives, how SQLite is set up for many writers, and connection errors."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from resources.catalog import (
+    Catalog,
+    CatalogUnavailableError,
+    InvalidRecordError,
+    catalog_url,
+)
+from resources.catalog import database as catalog_database
+
+TABLES = {
+    "model_versions",
+    "model_aliases",
+    "model_alias_moves",
+    "promotion_decisions",
+    "label_requests",
+    "label_batches",
+    "review_flags",
+    "stage_timings",
+}
+
+
+def test_url_argument_then_environment_then_fleetloop_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLEETLOOP_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("FLEETLOOP_CATALOG_URL", raising=False)
+    assert catalog_url() == f"sqlite:///{tmp_path / 'home' / 'catalog.db'}"
+    monkeypatch.setenv("FLEETLOOP_CATALOG_URL", "sqlite:////elsewhere/c.db")
+    assert catalog_url() == "sqlite:////elsewhere/c.db"
+    assert catalog_url("sqlite:////given.db") == "sqlite:////given.db"
+
+
+def test_default_catalog_is_created_under_fleetloop_home_on_first_use(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLEETLOOP_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("FLEETLOOP_CATALOG_URL", raising=False)
+    with Catalog() as catalog:
+        assert not (tmp_path / "home" / "catalog.db").exists()
+        assert catalog.flags() == []
+    db = sqlite3.connect(tmp_path / "home" / "catalog.db")
+    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert names == TABLES
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    db.close()
+
+
+def test_catalog_tables_stay_out_of_the_global_sqlmodel_metadata():
+    assert not TABLES & set(SQLModel.metadata.tables)
+
+
+def test_sqlite_connections_wait_for_the_write_lock(tmp_path):
+    with Catalog(f"sqlite:///{tmp_path / 'c.db'}") as catalog:
+        catalog.flags()
+        with catalog._db.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_in_memory_sqlite_keeps_its_data_between_calls():
+    with Catalog("sqlite://") as catalog:
+        catalog.add_flag("f1", "blurry", flagged_by="qa")
+        assert len(catalog.flags()) == 1
+
+
+def test_a_write_lock_held_too_long_is_reported_and_reads_go_on(monkeypatch, tmp_path):
+    monkeypatch.setattr(catalog_database, "SQLITE_BUSY_TIMEOUT_S", 0.2)
+    path = tmp_path / "c.db"
+    with Catalog(f"sqlite:///{path}") as catalog:
+        catalog.add_flag("f1", "blurry", flagged_by="qa")
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(CatalogUnavailableError, match="stayed locked for more than"):
+                catalog.add_flag("f2", "blurry", flagged_by="qa")
+            assert [f.frame_id for f in catalog.flags()] == ["f1"]  # WAL: readers never wait
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        catalog.add_flag("f2", "blurry", flagged_by="qa")
+        assert len(catalog.flags()) == 2
+
+
+def test_a_url_that_is_not_one():
+    with pytest.raises(InvalidRecordError, match="is not a SQLAlchemy URL"):
+        Catalog("catalog.db")
+
+
+def test_a_missing_driver_is_named():
+    with pytest.raises(CatalogUnavailableError, match="driver 'pymysql'.*pip install pymysql"):
+        Catalog("mysql+pymysql://fleet@localhost/catalog")
+    with pytest.raises(CatalogUnavailableError, match="cannot use the catalog URL"):
+        Catalog("postgresql+nosuchdriver://fleet@localhost/catalog")
+
+
+def test_an_unreachable_server_is_reported_with_the_password_masked():
+    pytest.importorskip("psycopg", reason="psycopg is not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql+psycopg://fleet:s3cret@127.0.0.1:{port}/catalog?connect_timeout=2"
+    with Catalog(url) as catalog:
+        assert "s3cret" not in catalog.url and "s3cret" not in repr(catalog)
+        with pytest.raises(CatalogUnavailableError, match="FLEETLOOP_CATALOG_URL") as raised:
+            catalog.models("cone_detector")
+    assert "s3cret" not in str(raised.value)
+
+
+def test_the_catalog_file_is_plain_sqlite(tmp_path):
+    path = tmp_path / "c.db"
+    with Catalog(f"sqlite:///{path}") as catalog:
+        catalog.record_request("req-1", frames=3, slices={"rain": 3})
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT request_id, frames, status FROM label_requests").fetchall() == [
+        ("req-1", 3, "open")
+    ]
+    db.close()
+
+
+@pytest.mark.postgres
+def test_catalog_on_postgres(postgres_server):
+    """The throwaway cluster works end to end (the API suites then run on it too)."""
+    with Catalog(postgres_server) as catalog:
+        catalog.add_flag("f1", "blurry", flagged_by="qa")
+        assert catalog.url.startswith("postgresql+psycopg://")
+        assert [f.frame_id for f in catalog.flags()] == ["f1"]
+        with catalog._db.engine.connect() as conn:
+            assert conn.execute(text("SHOW server_version")).scalar()
