@@ -9,6 +9,7 @@ database with no tables yet, so they also race to create the tables.
 from __future__ import annotations
 
 import multiprocessing
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -60,3 +61,14 @@ def test_concurrent_writers_land_every_write_once(fresh_db_url):
         assert len({f.frame_id for f in flags}) == WORKERS * FLAGS_EACH + 1
         assert len(catalog.models("cone_detector")) == 1
         assert len(catalog.requests()) == 1
+
+
+def test_threads_share_one_catalog(db_url):
+    """The daemon runs sensors in threads of one process, sharing the process's `Catalog`."""
+    with Catalog(db_url) as catalog, ThreadPoolExecutor(max_workers=8) as pool:
+        list(
+            pool.map(
+                lambda i: catalog.add_flag(f"t{i % 100}", "blurry", flagged_by="qa"), range(200)
+            )
+        )
+        assert len(catalog.flags()) == 100
