@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from resources.versioning import ChangeType, ObjectStat, VersionedStore
 
 LANDING_BRANCH = "landing"
+LANDING_COMMIT_TAG = "fleetloop/landing_commit"  # run tag: the landing commit a run reads
 DRIVE_UPLOADS = "uploads/drives/"
 LABEL_UPLOADS = "uploads/labels/"
 

@@ -1,8 +1,10 @@
 """Write–audit–publish on the versioned store, as plain functions (no Dagster context).
 
-An asset writes on its own run branch (`run-<run id>-<asset>`), commits there, runs its
-checks, and only when every blocking check passed is the branch merged into main. A failed
-audit leaves main untouched and the branch in place for inspection.
+An asset writes on its own run branch (`run-<run id>-<asset>[-<partition>]`) created from a
+resolved commit of main, commits there with the verdict of its checks in the commit metadata,
+and only when every blocking check passed is the branch merged into main. A failed audit leaves
+main untouched and the branch in place for inspection; a crash leaves at most staged objects on
+that branch, which the next attempt resets.
 """
 
 from __future__ import annotations
@@ -11,11 +13,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from resources.versioning import VersionedStore
+import polars as pl
+
+from assets.storage import JSON, PARQUET, json_bytes, table_bytes
+from resources.versioning import ConflictError, MergeConflictError, VersionedStore
+
+CHECKS_KEY = "fleetloop.checks"  # commit metadata: "passed" | "failed"
+ASSET_KEY = "fleetloop.asset"
+_PUBLISH_RETRIES = 8
 
 
-def run_branch_name(run_id: str, asset: str) -> str:
-    return f"run-{run_id[:8]}-{re.sub(r'[^A-Za-z0-9_-]', '_', asset)}"
+def run_branch_name(run_id: str, asset: str, partition: str | None = None) -> str:
+    name = f"run-{run_id[:8]}-{asset}" + (f"-{partition}" if partition else "")
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
 
 
 def lakefs_uri(repository: str, ref: str, path: str = "") -> str:
@@ -29,6 +39,10 @@ class Publication:
     published_id: str | None  # the merge commit on main, None when the audit failed
 
     @property
+    def passed(self) -> bool:
+        return self.published_id is not None
+
+    @property
     def data_version(self) -> str:
         return self.published_id or self.commit_id
 
@@ -37,13 +51,24 @@ class RunBranch:
     """One asset's writes in one run: open, write, commit, then publish or keep."""
 
     def __init__(
-        self, store: VersionedStore, repository: str, run_id: str, asset: str, main: str = "main"
+        self,
+        store: VersionedStore,
+        repository: str,
+        run_id: str,
+        asset: str,
+        *,
+        partition: str | None = None,
+        main: str = "main",
     ):
-        self.store, self.repository, self.main = store, repository, main
-        self.name = run_branch_name(run_id, asset)
-        self.asset = asset
-        # exist_ok: a retried step reuses its branch instead of failing or duplicating data.
-        store.create_branch(repository, self.name, main, exist_ok=True)
+        self.store, self.repository, self.main, self.asset = store, repository, main, asset
+        self.name = run_branch_name(run_id, asset, partition)
+        # exist_ok: a retried step reuses its branch; reset drops what a crashed attempt staged.
+        ref = store.create_branch(repository, self.name, main, exist_ok=True)
+        store.reset(repository, self.name)
+        self.base = ref.commit_id
+
+    def uri(self, path: str, ref: str | None = None) -> str:
+        return lakefs_uri(self.repository, ref or self.name, path)
 
     def put(
         self,
@@ -57,18 +82,61 @@ class RunBranch:
             self.repository, self.name, path, data, content_type=content_type, metadata=metadata
         )
 
-    def commit(self, message: str, metadata: Mapping[str, str]) -> str:
+    def put_table(self, path: str, df: pl.DataFrame) -> None:
+        self.put(path, table_bytes(df), content_type=PARQUET, metadata={"rows": str(df.height)})
+
+    def put_json(self, path: str, value: object) -> None:
+        self.put(path, json_bytes(value), content_type=JSON)
+
+    def put_tree(self, prefix: str, files: Mapping[str, bytes]) -> None:
+        """A directory of files (e.g. a Data Docs site) under `prefix`."""
+        for relative, data in files.items():
+            self.put(f"{prefix.rstrip('/')}/{relative}", data, content_type=_content_type(relative))
+
+    def commit(
+        self, message: str, *, passed: bool, metadata: Mapping[str, str] | None = None
+    ) -> str:
+        meta = {
+            **(metadata or {}),
+            ASSET_KEY: self.asset,
+            CHECKS_KEY: "passed" if passed else "failed",
+        }
         return self.store.commit(
-            self.repository, self.name, message, metadata=dict(metadata), allow_empty=True
+            self.repository, self.name, message, metadata=meta, allow_empty=True
         ).id
 
-    def publish(
-        self, commit_id: str, passed: bool, message: str, metadata: Mapping[str, str]
-    ) -> Publication:
+    def publish(self, commit_id: str, passed: bool, message: str) -> Publication:
+        """Merge the audited branch into main when it passed; keep it for inspection if not."""
         if not passed:
             return Publication(self.name, commit_id, None)
-        merged = self.store.merge(
-            self.repository, self.name, self.main, message=message, metadata=dict(metadata)
-        )
+        for attempt in range(_PUBLISH_RETRIES):
+            try:
+                merged = self.store.merge(
+                    self.repository,
+                    self.name,
+                    self.main,
+                    message=message,
+                    metadata={ASSET_KEY: self.asset, CHECKS_KEY: "passed"},
+                )
+                break
+            except MergeConflictError:
+                raise
+            except ConflictError:  # another run moved main between our read and our merge
+                if attempt == _PUBLISH_RETRIES - 1:
+                    raise
         self.store.delete_branch(self.repository, self.name)
         return Publication(self.name, commit_id, merged.id)
+
+
+def _content_type(path: str) -> str:
+    suffix = path.rsplit(".", 1)[-1].lower()
+    return {
+        "html": "text/html",
+        "css": "text/css",
+        "js": "text/javascript",
+        "json": JSON,
+        "png": "image/png",
+        "svg": "image/svg+xml",
+        "md": "text/markdown",
+        "parquet": PARQUET,
+    }.get(suffix, "application/octet-stream")

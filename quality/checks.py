@@ -13,17 +13,45 @@ import dagster as dg
 import polars as pl
 
 from quality.gx_runner import Validation, run_suite
+from quality.suites import fleet as fleet_suite
 from quality.suites import labels as label_suite
 from quality.suites import predictions as prediction_suite
 from quality.suites import training_set as training_suite
 from quality.suites.boxes import CLASSES
 from quality.summary import failed_expectations_markdown, unexpected_samples
 
+DRIVE_LOGS_CHECK = "drive_logs_valid"
+FRAMES_CHECK = "frames_valid"
 LABEL_BATCH_CHECK = "label_batch_valid"
+LABEL_FRAMES_CHECK = "label_frames_valid"
 TRAINING_SET_CHECK = "training_set_valid"
 PREDICTIONS_CHECK = "predictions_valid"
 
 CheckOutcome = tuple[dg.AssetCheckResult, Validation]
+
+
+def check_drive_logs(logs: pl.DataFrame) -> CheckOutcome:
+    """An upload of drive logs (already `fleet_suite.prepare_drive_log`-ed and concatenated):
+    schema, unique frames, known weather and time of day, plausible values, real PNGs."""
+    validation = run_suite(logs, fleet_suite.DRIVE_LOG_SUITE, fleet_suite.drive_log_suite())
+    return check_result(DRIVE_LOGS_CHECK, validation, rows=logs.height), validation
+
+
+def check_frames(frames: pl.DataFrame) -> CheckOutcome:
+    validation = run_suite(frames, fleet_suite.FRAMES_SUITE, fleet_suite.frames_suite())
+    return check_result(FRAMES_CHECK, validation, rows=frames.height), validation
+
+
+def unreadable_result(check_name: str, problems: dict[str, str]) -> dg.AssetCheckResult:
+    """A failed check for inputs that could not even be read as tables (path → why)."""
+    listing = "\n".join(f"- `{path}`: {why}" for path, why in sorted(problems.items()))
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"{len(problems)} file(s) could not be read: {', '.join(sorted(problems))}",
+        metadata={"unreadable": dg.MetadataValue.md(listing)},
+    )
 
 
 def check_label_batch(
@@ -46,6 +74,13 @@ def check_label_batch(
     prepared = label_suite.prepare(labels, known_frame_ids)
     validation = run_suite(prepared, label_suite.SUITE, expectations)
     return check_result(LABEL_BATCH_CHECK, validation, rows=labels.height), validation
+
+
+def check_label_frames(frames: pl.DataFrame, known_frame_ids: Iterable[str]) -> CheckOutcome:
+    """The frame list of a batch: unique fleet frames, with labeler and time."""
+    prepared = label_suite.prepare_frames(frames, known_frame_ids)
+    validation = run_suite(prepared, label_suite.FRAMES_SUITE, label_suite.label_frames_suite())
+    return check_result(LABEL_FRAMES_CHECK, validation, rows=frames.height), validation
 
 
 def check_training_set(

@@ -87,8 +87,6 @@ def evaluate(
     rows = []
     for s in slices:
         ids = s.frame_ids(frames, gt)
-        m = detection_metrics(
-            gt, pred, ids, s.classes, iou=iou, score_threshold=score_threshold
-        )
+        m = detection_metrics(gt, pred, ids, s.classes, iou=iou, score_threshold=score_threshold)
         rows.append((s.name, m["precision"], m["recall"], m["ap"], len(ids), m["gt_boxes"]))
     return pl.DataFrame(rows, schema=RESULT, orient="row")

@@ -21,9 +21,11 @@ class RandomSample:
 
 @dataclass(frozen=True)
 class MetadataQuery:
-    """Frames whose metadata columns take one of the given values (AND across columns)."""
+    """Frames whose metadata columns take one of the given values (AND across columns), best
+    first by a model signal when `rank_by` names one (else in a stable random order)."""
 
     equals: tuple[tuple[str, tuple[str, ...]], ...]
+    rank_by: str = ""
     kind: str = "metadata"
 
 
@@ -53,7 +55,14 @@ class SliceSpec:
     selection: Selection
     target_size: int
     role: str = "curated"  # "bootstrap" (before any model), "eval" (held out), "curated"
+    eval_slice: str = ""  # the evaluation slice that shows whether labeling this one helped
     tags: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def needs_model(self) -> bool:
+        """Whether choosing the frames needs the production model's fleet predictions."""
+        s = self.selection
+        return isinstance(s, ModelSignal | Similarity) or bool(getattr(s, "rank_by", ""))
 
     @property
     def asset_name(self) -> str:
@@ -83,8 +92,9 @@ SLICES: tuple[SliceSpec, ...] = (
     SliceSpec(
         "rain",
         "Rainy frames (rare in San Francisco), most uncertain for the production model first.",
-        MetadataQuery(equals=(("weather", ("rain",)),)),
+        MetadataQuery(equals=(("weather", ("rain",)),), rank_by="uncertainty"),
         target_size=300,
+        eval_slice="rain",
     ),
     SliceSpec(
         "green_cones",
@@ -92,8 +102,12 @@ SLICES: tuple[SliceSpec, ...] = (
         "its own green-cone scores (no ground truth needed): real green cones and confusers.",
         ModelSignal(signal="green_cone_score"),
         target_size=300,
+        eval_slice="green_cones",
     ),
 )
+
+
+ROLE_PRIORITY = {"eval": 0, "bootstrap": 1, "curated": 2}  # who gets a frame two slices want
 
 
 def slice_by_name(name: str) -> SliceSpec:

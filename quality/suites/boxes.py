@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from quality.gx_runner import gx_module
+from resources.tables import CLASSES
 
-CLASSES = ("orange_cone", "green_cone")
+__all__ = ["BOX_COLUMNS", "CLASSES", "box_expectations", "class_expectation"]
+
 BOX_COLUMNS = ("x0", "y0", "x1", "y1")
 
 

@@ -69,3 +69,30 @@ def label_batch_suite(
     if check_known_frames:
         expectations.append(offenders_absent("unknown_frame_id", "frame_id is a known frame"))
     return expectations
+
+
+FRAMES_SUITE = "label_frames"
+
+
+def prepare_frames(frames: pl.DataFrame, known_frame_ids: Iterable[str]) -> pl.DataFrame:
+    """Add `unknown_frame_id`: a listed frame that is not a frame of the fleet."""
+    if "frame_id" not in frames.columns:
+        return frames
+    known = pl.Series(list(known_frame_ids), dtype=pl.String)
+    unknown = pl.when(pl.col("frame_id").is_in(known.implode())).then(None)
+    return frames.with_columns(unknown.otherwise(pl.col("frame_id")).alias("unknown_frame_id"))
+
+
+def label_frames_suite() -> list[Any]:
+    """The frames a batch covers: each listed once, each a fleet frame, with who and when."""
+    gxe = gx_module().expectations
+    return [
+        gxe.ExpectTableRowCountToBeBetween(min_value=1, description="a batch covers frames"),
+        *schema_expectations(FRAMES_SCHEMA),
+        *not_null(FRAMES_SCHEMA),
+        gxe.ExpectColumnValuesToBeUnique(column="frame_id", description="a frame listed once"),
+        offenders_absent("unknown_frame_id", "every listed frame is a frame of the fleet"),
+    ]
+
+
+FRAMES_SCHEMA = {"frame_id": "str", "batch_id": "str", "labeler": "str", "labeled_at": "datetime"}

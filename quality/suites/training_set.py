@@ -43,6 +43,11 @@ def training_set_suite(
         *schema_expectations(SCHEMA),
         *not_null(["frame_id", "split"]),
         gxe.ExpectColumnValuesToBeInSet(column="split", value_set=list(SPLITS)),
+        gxe.ExpectColumnDistinctValuesToContainSet(
+            column="split",
+            value_set=list(SPLITS),
+            description="frames to train on and to evaluate on",
+        ),
         gxe.ExpectCompoundColumnsToBeUnique(
             column_list=["frame_id", "split"], description="a frame is listed once per split"
         ),

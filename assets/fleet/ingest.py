@@ -1,0 +1,64 @@
+"""Drive logs in, frames out: reading uploads defensively and building the frames table.
+
+An upload is checked whole before anything is published, so one bad file keeps the whole
+upload (one landing commit) off main: the fleet re-uploads it fixed.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from quality.suites.fleet import prepare_drive_log
+from resources.tables import DRIVE_LOG, FRAMES, frame_id
+
+
+@dataclass
+class Upload:
+    """The drive logs of one upload: readable ones prepared for validation, the rest named."""
+
+    logs: dict[str, pl.DataFrame] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)  # drive id → why
+
+    def table(self) -> pl.DataFrame:
+        """Every readable log, prepared and stacked (mismatched types widen, so GX names them)."""
+        prepared = [prepare_drive_log(log, drive) for drive, log in sorted(self.logs.items())]
+        return pl.concat(prepared, how="diagonal_relaxed") if prepared else pl.DataFrame()
+
+
+def read_drive_log(data: bytes) -> pl.DataFrame:
+    """Parse a drive log; raises ValueError with a readable reason when it is not Parquet."""
+    try:
+        return pl.read_parquet(io.BytesIO(data))
+    except Exception as error:  # polars raises several types for a corrupt file
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ValueError(
+            f"not a readable Parquet file ({type(error).__name__}: {first_line})"
+        ) from None
+
+
+def conform_drive_log(log: pl.DataFrame) -> pl.DataFrame:
+    """A validated log in exactly the DRIVE_LOG schema (column order, types)."""
+    return log.select([pl.col(name).cast(dtype) for name, dtype in DRIVE_LOG.items()])
+
+
+def frames_of(log: pl.DataFrame, path: str) -> pl.DataFrame:
+    """The frames-table rows of one published drive log (everything but the pixels)."""
+    drive_ids = log.get_column("drive_id").to_list()
+    indexes = log.get_column("frame_index").to_list()
+    return log.with_columns(
+        pl.Series("frame_id", [frame_id(d, i) for d, i in zip(drive_ids, indexes, strict=True)]),
+        pl.lit(path).alias("image_path"),
+        pl.int_range(pl.len(), dtype=pl.Int32).alias("image_row"),
+    ).select([pl.col(name).cast(dtype) for name, dtype in FRAMES.items()])
+
+
+def metadata_columns() -> list[str]:
+    return [name for name in DRIVE_LOG if name != "image"]
+
+
+def parquet_row_count(data: bytes) -> int:
+    return pq.ParquetFile(io.BytesIO(data)).metadata.num_rows

@@ -1,0 +1,222 @@
+"""`labeling_queue` (frames sent out for labeling) and `label_sets` (batches that came back)."""
+
+from collections.abc import Sequence
+
+import dagster as dg
+import polars as pl
+
+from assets.automation import after_upstream
+from assets.labels.queue import plan_request
+from assets.landing import LABEL_UPLOADS, LANDING_BRANCH, LANDING_COMMIT_TAG
+from assets.markdown import table_md
+from assets.paths import (
+    FRAMES_PATH,
+    REQUESTS_PREFIX,
+    docs_prefix,
+    label_paths,
+    request_path,
+    slice_path,
+)
+from assets.publishing import RunBranch
+from assets.results import commit_docs, docs_linked, published, store_metadata
+from assets.slices.declarations import SliceSpec
+from assets.storage import list_paths, read_json, read_table, read_tables
+from quality.checks import (
+    LABEL_BATCH_CHECK,
+    LABEL_FRAMES_CHECK,
+    check_label_batch,
+    check_label_frames,
+    unreadable_result,
+)
+from resources.catalog_resource import CatalogResource
+from resources.labeling import LabelingService
+from resources.store_resource import VersionedStoreResource
+from resources.tables import BOXES, LABEL_REQUEST, LABELED_FRAMES, conform
+from resources.versioning import NotFoundError
+
+label_batches = dg.DynamicPartitionsDefinition(name="label_batches")
+
+
+def build_labeling_queue(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="labeling_queue",
+        deps=[spec.asset_name for spec in specs],
+        group_name="labels",
+        kinds={"polars", "parquet", "lakefs"},
+        automation_condition=after_upstream(all_deps=False),
+    )
+    def labeling_queue(
+        context: dg.AssetExecutionContext,
+        store: VersionedStoreResource,
+        catalog: CatalogResource,
+        labeling: LabelingService,
+    ) -> dg.MaterializeResult:
+        """Frames sent out for labeling (`labeling/requests/<request>.parquet`): each slice's
+        shortfall against its target size, never a frame asked for before."""
+        vs, repo = store.ensure_repository(), store.repository
+        base = vs.resolve(repo, store.main_branch)
+        history = read_tables(
+            vs, repo, base, list_paths(vs, repo, base, REQUESTS_PREFIX), LABEL_REQUEST
+        )
+        candidates = {
+            spec.name: read_table(vs, repo, base, slice_path(spec.name))
+            for spec in specs
+            if vs.exists(repo, base, slice_path(spec.name))
+        }
+        request = plan_request(specs, candidates, history)
+        commit, paths = base, []
+        if request.height:
+            request_id = request["request_id"][0]
+            run = RunBranch(vs, repo, context.run_id, "labeling_queue")
+            paths = [request_path(request_id)]
+            run.put_table(paths[0], request)
+            audited = run.commit(
+                f"labeling request {request_id}: {request.height} frames", passed=True
+            )
+            commit = run.publish(
+                audited, True, f"publish labeling request {request_id}"
+            ).data_version
+            history = pl.concat([history, request])
+        # Hand every published request the service has not seen to it, including one whose
+        # earlier run crashed between publishing and submitting.
+        cat = catalog.open()
+        known = {r.request_id for r in cat.requests()}
+        for (request_id,), rows in history.group_by(["request_id"], maintain_order=True):
+            if request_id not in known:
+                where = labeling.submit(request_id, rows)
+                per_slice = dict(rows.group_by("slice").len().rows())
+                cat.record_request(request_id, frames=rows.height, slices=per_slice)
+                context.log.info(f"sent request {request_id} ({rows.height} frames) to {where}")
+        per_slice = request.group_by("slice").len().sort("slice") if request.height else request
+        return dg.MaterializeResult(
+            metadata={
+                **store_metadata(repo, commit, paths),
+                "requested_frames": dg.MetadataValue.int(request.height),
+                "request_id": dg.MetadataValue.text(
+                    request["request_id"][0] if request.height else ""
+                ),
+                "per_slice": dg.MetadataValue.md(table_md(per_slice)),
+                "frames_ever_requested": dg.MetadataValue.int(history.height),
+            },
+            data_version=dg.DataVersion(commit),
+        )
+
+    return labeling_queue
+
+
+@dg.asset(
+    partitions_def=label_batches,
+    group_name="labels",
+    kinds={"polars", "parquet", "lakefs"},
+    output_required=False,
+    check_specs=[
+        dg.AssetCheckSpec(
+            LABEL_BATCH_CHECK,
+            asset="label_sets",
+            blocking=True,
+            description="GX suite label_batch: boxes inside the image and well-ordered, known "
+            "classes, boxes only on the batch's frames, no box twice",
+        ),
+        dg.AssetCheckSpec(
+            LABEL_FRAMES_CHECK,
+            asset="label_sets",
+            blocking=True,
+            description="GX suite label_frames: the frames a batch covers are unique fleet frames",
+        ),
+    ],
+)
+def label_sets(
+    context: dg.AssetExecutionContext, store: VersionedStoreResource, catalog: CatalogResource
+):
+    """Labels that landed, one partition per batch (`labels/<batch>/{frames,boxes}.parquet`):
+    validated on a run branch, published to main only when both checks pass."""
+    vs, repo = store.ensure_repository(), store.repository
+    batch = context.partition_key
+    landing = context.run.tags.get(LANDING_COMMIT_TAG) or LANDING_BRANCH
+    run = RunBranch(vs, repo, context.run_id, "label_sets", partition=batch)
+    source = f"{LABEL_UPLOADS}{batch}/"
+    fleet = read_table(vs, repo, run.base, FRAMES_PATH, ["frame_id", "width", "height"])
+
+    problems: dict[str, str] = {}
+    tables: dict[str, pl.DataFrame] = {}
+    for part in ("frames", "boxes"):
+        try:
+            tables[part] = read_table(vs, repo, landing, f"{source}{part}.parquet")
+        except NotFoundError:
+            problems[f"{source}{part}.parquet"] = f"missing from the upload at {landing[:12]}"
+        except Exception as error:  # a corrupt Parquet file: say so, keep main as it is
+            problems[f"{source}{part}.parquet"] = f"not readable as Parquet ({error})"
+    try:
+        info = read_json(vs, repo, landing, f"{source}batch.json")
+    except (NotFoundError, ValueError):
+        info = {}
+
+    results: list[dg.AssetCheckResult] = []
+    passed = not problems
+    paths = label_paths(batch)
+    if "frames" in tables:
+        frames = tables["frames"]
+        result, validation = check_label_frames(frames, fleet.get_column("frame_id"))
+        docs = commit_docs(run, docs_prefix("label_sets", f"{batch}/frames"), validation)
+        results.append((result, docs))
+        passed &= result.passed
+    if "boxes" in tables:
+        listed = tables["frames"].get_column("frame_id") if "frames" in tables else []
+        known = set(fleet.get_column("frame_id").to_list()) & set(list(listed))
+        result, validation = check_label_batch(
+            tables["boxes"],
+            image_width=int(fleet["width"].max() or 0),
+            image_height=int(fleet["height"].max() or 0),
+            known_frame_ids=known,
+        )
+        docs = commit_docs(run, docs_prefix("label_sets", f"{batch}/boxes"), validation)
+        results.append((result, docs))
+        passed &= result.passed
+    if passed:
+        run.put_table(paths["frames"], conform(tables["frames"], LABELED_FRAMES))
+        run.put_table(paths["boxes"], conform(tables["boxes"], BOXES))
+        run.put_json(paths["batch"], {**info, "batch_id": batch, "landing_commit": landing})
+    commit = run.commit(
+        f"label_sets {batch} from landing {landing[:12]}",
+        passed=passed,
+        metadata={"batch_id": batch, "landing_commit": landing},
+    )
+    publication = run.publish(commit, passed, f"publish label batch {batch}")
+    cat = catalog.open()
+    frames_n = tables["frames"].height if "frames" in tables else 0
+    boxes_n = tables["boxes"].height if "boxes" in tables else 0
+    cat.record_label_batch(
+        batch,
+        request_id=str(info.get("request_id", "")),
+        source=str(info.get("source", "unknown")),
+        landing_commit=landing,
+        published_commit=publication.published_id,
+        frames=frames_n,
+        boxes=boxes_n,
+        status="published" if passed else "rejected",
+        reason="" if passed else f"checks failed; inspect store branch {run.name}",
+    )
+    if passed and info.get("request_id"):
+        cat.mark_request_answered(str(info["request_id"]), batch)
+    if publication.passed:
+        per_class = tables["boxes"].group_by("cls").len().sort("cls")
+        yield published(
+            publication,
+            repo,
+            list(paths.values()),
+            {
+                "frames": dg.MetadataValue.int(frames_n),
+                "boxes": dg.MetadataValue.int(boxes_n),
+                "boxes_per_class": dg.MetadataValue.md(table_md(per_class)),
+                "request_id": dg.MetadataValue.text(str(info.get("request_id", ""))),
+                "landing_commit": dg.MetadataValue.text(landing),
+            },
+        )
+    else:
+        context.log.error(f"label batch {batch} rejected; inspect store branch {run.name!r}")
+    names = {LABEL_FRAMES_CHECK, LABEL_BATCH_CHECK}
+    for result, docs in results:
+        names.discard(result.check_name)
+        yield docs_linked(result, run, commit, docs)
+    for name in sorted(names):  # a part that could not be read fails its check by name
+        yield unreadable_result(name, problems)

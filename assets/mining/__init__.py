@@ -1,0 +1,1 @@
+"""The mining group: what the production model sees in the fleet, the raw material of slices."""

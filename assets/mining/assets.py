@@ -1,0 +1,80 @@
+"""`fleet_predictions`: the production model run over every frame of the fleet."""
+
+import dagster as dg
+import polars as pl
+
+from assets.automation import after_upstream
+from assets.fleet.images import load_images
+from assets.models import StoredModel
+from assets.paths import FRAMES_PATH, PREDICTIONS_PATH, docs_prefix
+from assets.publishing import RunBranch
+from assets.results import commit_docs, docs_linked, published
+from assets.storage import read_table
+from quality.checks import PREDICTIONS_CHECK, check_predictions
+from resources.catalog_resource import CatalogResource
+from resources.detector_resource import DetectorResource
+from resources.store_resource import VersionedStoreResource
+from resources.tables import CLASSES
+
+BATCH = 1024
+
+
+@dg.asset(
+    deps=["production_model", "frames"],
+    group_name="mining",
+    kinds={"pytorch", "parquet", "lakefs"},
+    automation_condition=after_upstream(),
+    check_specs=[
+        dg.AssetCheckSpec(
+            PREDICTIONS_CHECK,
+            asset="fleet_predictions",
+            description="GX suite predictions: boxes inside the image, known classes, "
+            "confidence in [0, 1] (warns only)",
+        )
+    ],
+)
+def fleet_predictions(
+    context: dg.AssetExecutionContext,
+    store: VersionedStoreResource,
+    catalog: CatalogResource,
+    detector: DetectorResource,
+):
+    """Every fleet frame's detections by the production model, low-confidence ones included
+    (`predictions/fleet/predictions.parquet`): what model-signal slices rank frames by."""
+    from resources.detection import predictions_table  # torch: imported when used
+
+    vs, repo = store.ensure_repository(), store.repository
+    production = catalog.open().alias(detector.name, "production")
+    if production is None:
+        raise dg.Failure("no production model yet: promote a candidate first")
+    run = RunBranch(vs, repo, context.run_id, "fleet_predictions")
+    model = StoredModel(detector.name, production.version, production.commit).load(vs, repo)
+    frames = read_table(vs, repo, run.base, FRAMES_PATH)
+    parts = []
+    for start in range(0, frames.height, BATCH):
+        chunk = frames.slice(start, BATCH)
+        images = load_images(vs, repo, run.base, chunk)
+        detections = model.predict(images)
+        parts.append(predictions_table(chunk.get_column("frame_id").to_list(), detections, CLASSES))
+    predictions = pl.concat(parts) if parts else pl.DataFrame()
+    run.put_table(PREDICTIONS_PATH, predictions)
+    width, height = int(frames["width"].max()), int(frames["height"].max())
+    result, validation = check_predictions(predictions, image_width=width, image_height=height)
+    docs = commit_docs(run, docs_prefix("fleet_predictions"), validation)
+    commit = run.commit(
+        f"fleet_predictions by {detector.name} {production.version}",
+        passed=True,  # the predictions check warns; it protects nothing downstream
+        metadata={"model_version": production.version, "source_commit": run.base},
+    )
+    publication = run.publish(commit, True, "publish fleet_predictions")
+    yield published(
+        publication,
+        repo,
+        [PREDICTIONS_PATH],
+        {
+            "model_version": dg.MetadataValue.text(production.version),
+            "frames": dg.MetadataValue.int(frames.height),
+            "detections": dg.MetadataValue.int(predictions.height),
+        },
+    )
+    yield docs_linked(result, run, commit, docs)

@@ -1,0 +1,49 @@
+"""The repository layout (DESIGN §3): every store path fleetloop reads or writes, in one place."""
+
+from __future__ import annotations
+
+DRIVE_PREFIX = "raw/drives/"
+FRAMES_PATH = "frames/frames.parquet"
+PREDICTIONS_PATH = "predictions/fleet/predictions.parquet"
+REQUESTS_PREFIX = "labeling/requests/"
+LABELS_PREFIX = "labels/"
+TRAINING_SET_PREFIX = "datasets/training_set/"
+MANIFEST_PATH = f"{TRAINING_SET_PREFIX}manifest.parquet"
+TRAINING_LABELS_PATH = f"{TRAINING_SET_PREFIX}labels.parquet"
+
+
+def drive_path(drive_id: str) -> str:
+    return f"{DRIVE_PREFIX}{drive_id}.parquet"
+
+
+def slice_path(name: str) -> str:
+    return f"slices/{name}.parquet"
+
+
+def request_path(request_id: str) -> str:
+    return f"{REQUESTS_PREFIX}{request_id}.parquet"
+
+
+def label_paths(batch_id: str) -> dict[str, str]:
+    base = f"{LABELS_PREFIX}{batch_id}/"
+    return {
+        "frames": f"{base}frames.parquet",
+        "boxes": f"{base}boxes.parquet",
+        "batch": f"{base}batch.json",
+    }
+
+
+def model_dir(name: str, version: str) -> str:
+    return f"models/{name}/{version}"
+
+
+def checkpoint_path(name: str, version: str) -> str:
+    return f"{model_dir(name, version)}/model.pt"
+
+
+def report_dir(name: str, version: str) -> str:
+    return f"reports/evaluation/{name}/{version}"
+
+
+def docs_prefix(asset: str, key: str = "") -> str:
+    return f"quality/{asset}/{key}".rstrip("/")

@@ -1,0 +1,1 @@
+"""The promotion group: the gate between a candidate model and production."""

@@ -1,0 +1,67 @@
+"""What every store-backed asset reports to Dagster: the commit it produced as its data
+version, and links to the data (`lakefs://repo/<commit>/<path>`) and to its Data Docs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+
+from assets.publishing import Publication, RunBranch, lakefs_uri
+from quality.checks import with_data_docs
+from quality.gx_runner import Validation
+
+
+def store_metadata(
+    repository: str, commit: str, paths: Sequence[str], *, branch: str | None = None
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "store_commit": dg.MetadataValue.text(commit),
+        "lakefs_uri": dg.MetadataValue.url(
+            lakefs_uri(repository, commit, paths[0] if paths else "")
+        ),
+    }
+    if len(paths) > 1:
+        meta["paths"] = dg.MetadataValue.json(list(paths))
+    if branch:
+        meta["store_branch"] = dg.MetadataValue.text(branch)
+    return meta
+
+
+def published(
+    publication: Publication,
+    repository: str,
+    paths: Sequence[str],
+    metadata: Mapping[str, Any] | None = None,
+) -> dg.MaterializeResult:
+    """The materialization of a published run branch: its merge commit is the data version."""
+    commit = publication.data_version
+    return dg.MaterializeResult(
+        metadata={**store_metadata(repository, commit, paths), **(metadata or {})},
+        data_version=dg.DataVersion(commit),
+    )
+
+
+def commit_docs(run: RunBranch, prefix: str, validation: Validation) -> str:
+    """Stage a validation's Data Docs under `prefix` on the run branch; the page's store path."""
+    run.put_tree(prefix, validation.docs)
+    return f"{prefix.rstrip('/')}/{validation.docs_page or 'index.html'}"
+
+
+def docs_linked(
+    result: dg.AssetCheckResult, run: RunBranch, commit: str, docs_path: str
+) -> dg.AssetCheckResult:
+    """`result` pointing at its Data Docs page at the commit that holds them."""
+    return with_data_docs(result, lakefs_uri(run.repository, commit, docs_path))
+
+
+def upstream_value(context: dg.AssetExecutionContext, asset: str, key: str) -> Any:
+    """A metadata value of an upstream asset's latest materialization (what this run reads)."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
+    if event is None or event.asset_materialization is None:
+        raise dg.Failure(f"{asset} has never been materialized: materialize it first")
+    entry = event.asset_materialization.metadata.get(key)
+    if entry is None:
+        raise dg.Failure(f"the latest materialization of {asset} has no {key!r} metadata")
+    return entry.value

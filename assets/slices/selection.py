@@ -1,0 +1,96 @@
+"""Applying a slice declaration to the frames table: the slice's candidates, best first.
+
+A slice lists more candidates than its target size (up to `CANDIDATE_FACTOR` times): the
+labeling queue skips frames already labeled or taken by another slice and asks for the
+shortfall only. Random orders are hashes of (seed, frame id), so adding drives to the fleet
+does not reshuffle the frames a sample already chose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+from assets.slices import signals
+from assets.slices.declarations import (
+    MetadataQuery,
+    ModelSignal,
+    RandomSample,
+    Similarity,
+    SliceSpec,
+)
+from resources.tables import SLICE
+
+CANDIDATE_FACTOR = 4
+
+
+def stable_random(frame_ids: pl.Series, seed: int) -> pl.Series:
+    """A uniform [0, 1) number per frame id that depends on (seed, id) only."""
+    return pl.Series(
+        [
+            int.from_bytes(hashlib.blake2b(f"{seed}:{f}".encode(), digest_size=8).digest()) / 2**64
+            for f in frame_ids.to_list()
+        ],
+        dtype=pl.Float64,
+    )
+
+
+def signal_scores(name: str, predictions: pl.DataFrame, frames: pl.DataFrame) -> pl.DataFrame:
+    """(frame_id, score) for every frame of `frames`: a model signal, 0 where it is silent."""
+    scorer = signals.SIGNALS.get(name)
+    if scorer is None:
+        raise ValueError(
+            f"unknown model signal {name!r}; known: {', '.join(sorted(signals.SIGNALS))}"
+        )
+    scores = scorer(predictions)
+    return (
+        frames.select("frame_id")
+        .join(scores.select("frame_id", "score"), on="frame_id", how="left")
+        .with_columns(pl.col("score").fill_null(0.0))
+    )
+
+
+def metadata_filter(query: MetadataQuery) -> pl.Expr:
+    expr = pl.lit(True)
+    for column, values in query.equals:
+        expr = expr & pl.col(column).is_in(list(values))
+    return expr
+
+
+def select(
+    spec: SliceSpec, frames: pl.DataFrame, predictions: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The slice's candidate frames, best first (`SLICE` schema)."""
+    selection = spec.selection
+    if spec.needs_model and predictions is None:
+        raise ValueError(f"slice {spec.name!r} ranks by a model signal: give the fleet predictions")
+    if isinstance(selection, RandomSample):
+        scored = frames.select("frame_id").with_columns(
+            score=stable_random(frames.get_column("frame_id"), selection.seed)
+        )
+        ascending = True
+    elif isinstance(selection, MetadataQuery):
+        chosen = frames.filter(metadata_filter(selection))
+        if selection.rank_by:
+            scored = signal_scores(selection.rank_by, predictions, chosen)
+            ascending = False
+        else:
+            scored = chosen.select("frame_id").with_columns(
+                score=stable_random(chosen.get_column("frame_id"), 0)
+            )
+            ascending = True
+    elif isinstance(selection, ModelSignal):
+        scored, ascending = signal_scores(selection.signal, predictions, frames), False
+    elif isinstance(selection, Similarity):
+        raise NotImplementedError("similarity slices arrive with the embedding analysis")
+    else:
+        raise TypeError(f"unknown selection {selection!r}")
+    ranked = scored.sort(["score", "frame_id"], descending=[not ascending, False]).head(
+        spec.target_size * CANDIDATE_FACTOR
+    )
+    return ranked.with_columns(
+        pl.lit(spec.name).alias("slice"),
+        pl.int_range(pl.len(), dtype=pl.Int32).alias("rank"),
+        pl.col("score").cast(pl.Float32),
+    ).select(list(SLICE))

@@ -1,0 +1,1 @@
+"""The training group: the versioned training set and the candidate models trained on it."""
