@@ -82,7 +82,9 @@ LABEL_REQUEST = pl.Schema(
 )
 
 # A slice's frames (`slices/<name>.parquet`), best first.
-SLICE = pl.Schema({"frame_id": pl.String, "slice": pl.String, "rank": pl.Int32, "score": pl.Float32})
+SLICE = pl.Schema(
+    {"frame_id": pl.String, "slice": pl.String, "rank": pl.Int32, "score": pl.Float32}
+)
 
 # The training set manifest (`datasets/training_set/manifest.parquet`).
 MANIFEST = pl.Schema(
