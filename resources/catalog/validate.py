@@ -4,6 +4,7 @@ name, so a bad call fails before it opens a transaction."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -41,11 +42,25 @@ def timestamp(field: str, value: object) -> datetime:
 
 
 def json_value(field: str, value: Any) -> Any:
-    """`value` as it will read back from a JSON column (tuples become lists, keys strings)."""
+    """`value` as it will read back from a JSON column (tuples become lists, keys strings).
+
+    NaN and infinities become null: JSON has no such numbers (PostgreSQL refuses them), and a
+    metric that is undefined on an empty slice should not stop a model from being recorded.
+    """
     try:
-        return json.loads(json.dumps(value, allow_nan=False))
+        return json.loads(json.dumps(_finite(value), allow_nan=False))
     except (TypeError, ValueError) as exc:
-        raise InvalidRecordError(f"{field} must be plain JSON data (no NaN): {exc}") from None
+        raise InvalidRecordError(f"{field} must be plain JSON data: {exc}") from None
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def json_object(field: str, value: object) -> dict[str, Any]:

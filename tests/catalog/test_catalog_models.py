@@ -124,7 +124,7 @@ def test_unknown_versions_are_named(catalog, cone):
     [
         ("version", "", "version must be a non-empty string"),
         ("commit", None, "commit must be a non-empty string"),
-        ("metrics", {"ap": float("nan")}, "metrics must be plain JSON data"),
+        ("metrics", {"ap": {0.5, 0.6}}, "metrics must be plain JSON data"),
         ("metrics", [0.5], "metrics must be a dict"),
     ],
 )
@@ -133,6 +133,12 @@ def test_bad_registrations_are_refused(catalog, cone, field, value, message):
     with pytest.raises(InvalidRecordError, match=message):
         cone(args.pop("version"), **args)
     assert catalog.models("cone_detector") == []
+
+
+def test_undefined_metrics_are_stored_as_null(catalog, cone):
+    model = cone("1", metrics={"ap50": {"all": 0.5, "empty_slice": float("nan")}, "x": [1e999]})
+    assert model.metrics == {"ap50": {"all": 0.5, "empty_slice": None}, "x": [None]}
+    assert catalog.get_model("cone_detector", "1").metrics == model.metrics
 
 
 def test_bad_status_filter(catalog):
