@@ -20,14 +20,15 @@ from assets.mining.assets import fleet_predictions
 from assets.promotion.assets import build_production_model
 from assets.sensors import fleet_upload_sensor, label_batch_sensor
 from assets.slices.assets import build_slice_assets
-from assets.slices.declarations import SLICES, SliceSpec
+from assets.slices.declarations import SliceSpec, declared_slices
 from assets.training.assets import build_training_set_asset, candidate_model
 from resources.environment import resources_from_env
 
 
 def build_definitions(
-    slices: Sequence[SliceSpec] = SLICES, resources: dict[str, Any] | None = None
+    slices: Sequence[SliceSpec] | None = None, resources: dict[str, Any] | None = None
 ) -> dg.Definitions:
+    slices = declared_slices() if slices is None else slices
     slice_assets = build_slice_assets(slices)
     labeling_queue = build_labeling_queue(slices)
     training_set = build_training_set_asset(slices)

@@ -34,28 +34,41 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def match(gt: pl.DataFrame, pred: pl.DataFrame, *, iou: float = 0.5) -> np.ndarray:
-    """Greedy VOC matching of one class: for each prediction (in `pred`'s row order, which
-    must be by decreasing confidence) the index of the ground-truth row it matches, or -1."""
+    """Greedy matching: for each prediction (in `pred`'s row order, which must be by decreasing
+    confidence) the index of the ground-truth row it matches, or -1. A prediction takes the
+    unmatched ground-truth box of its frame that it overlaps most, if IoU >= `iou`."""
     result = np.full(pred.height, -1, np.int64)
     if pred.height == 0 or gt.height == 0:
         return result
-    gt_boxes = gt.select("x0", "y0", "x1", "y1").to_numpy().astype(np.float64)
-    pred_boxes = pred.select("x0", "y0", "x1", "y1").to_numpy().astype(np.float64)
-    gt_rows: dict[str, np.ndarray] = {}
-    for fid, rows in gt.with_row_index("_row").group_by("frame_id"):
-        gt_rows[fid[0]] = rows["_row"].to_numpy()
+    corners = ["x0", "y0", "x1", "y1"]
+    pairs = (
+        pred.select("frame_id", *corners)
+        .with_row_index("p")
+        .join(
+            gt.select("frame_id", *corners).with_row_index("g"),
+            on="frame_id",
+            suffix="_g",
+        )
+        .with_columns(_iou_expr().alias("iou"))
+        .filter(pl.col("iou") >= iou)
+        .sort(["p", "iou", "g"], descending=[False, True, False])
+    )
     taken = np.zeros(gt.height, bool)
-    for i, fid in enumerate(pred["frame_id"].to_list()):
-        rows = gt_rows.get(fid)
-        if rows is None:
-            continue
-        overlaps = iou_matrix(pred_boxes[i : i + 1], gt_boxes[rows])[0]
-        overlaps[taken[rows]] = -1.0
-        best = int(np.argmax(overlaps))
-        if overlaps[best] >= iou:
-            result[i] = rows[best]
-            taken[rows[best]] = True
+    for p, g in zip(pairs["p"].to_list(), pairs["g"].to_list(), strict=True):
+        if result[p] < 0 and not taken[g]:
+            result[p] = g
+            taken[g] = True
     return result
+
+
+def _iou_expr() -> pl.Expr:
+    w = pl.min_horizontal("x1", "x1_g") - pl.max_horizontal("x0", "x0_g")
+    h = pl.min_horizontal("y1", "y1_g") - pl.max_horizontal("y0", "y0_g")
+    inter = w.clip(lower_bound=0) * h.clip(lower_bound=0)
+    area = (pl.col("x1") - pl.col("x0")) * (pl.col("y1") - pl.col("y0"))
+    area_g = (pl.col("x1_g") - pl.col("x0_g")) * (pl.col("y1_g") - pl.col("y0_g"))
+    union = area + area_g - inter
+    return pl.when(union > 0).then(inter / union).otherwise(0.0)
 
 
 def average_precision(tp: np.ndarray, n_gt: int) -> float:

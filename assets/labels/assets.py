@@ -185,9 +185,12 @@ def label_sets(
     cat = catalog.open()
     frames_n = tables["frames"].height if "frames" in tables else 0
     boxes_n = tables["boxes"].height if "boxes" in tables else 0
+    # Labels may answer one of our requests, or arrive on their own (an import).
+    asked = str(info.get("request_id") or "")
+    request_id = asked if asked in {r.request_id for r in cat.requests()} else None
     cat.record_label_batch(
         batch,
-        request_id=str(info.get("request_id", "")),
+        request_id=request_id,
         source=str(info.get("source", "unknown")),
         landing_commit=landing,
         published_commit=publication.published_id,
@@ -196,8 +199,8 @@ def label_sets(
         status="published" if passed else "rejected",
         reason="" if passed else f"checks failed; inspect store branch {run.name}",
     )
-    if passed and info.get("request_id"):
-        cat.mark_request_answered(str(info["request_id"]), batch)
+    if passed and request_id:
+        cat.mark_request_answered(request_id, batch)
     if publication.passed:
         per_class = tables["boxes"].group_by("cls").len().sort("cls")
         yield published(

@@ -8,8 +8,10 @@ declarative automation rematerializes that slice and what depends on it, nothing
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 
 
@@ -115,3 +117,17 @@ def slice_by_name(name: str) -> SliceSpec:
         if spec.name == name:
             return spec
     raise KeyError(f"no slice named {name!r}; declared: {', '.join(s.name for s in SLICES)}")
+
+
+def scaled(specs: tuple[SliceSpec, ...], factor: float) -> tuple[SliceSpec, ...]:
+    """The same slices with target sizes times `factor` (at least 1 frame each)."""
+    return tuple(
+        dataclasses.replace(s, target_size=max(1, round(s.target_size * factor))) for s in specs
+    )
+
+
+def declared_slices() -> tuple[SliceSpec, ...]:
+    """The slices the code location serves: `SLICES`, with target sizes scaled by
+    `FLEETLOOP_SLICE_SCALE` when a smaller fleet (a CI demo) is simulated."""
+    factor = float(os.environ.get("FLEETLOOP_SLICE_SCALE", "1") or 1)
+    return SLICES if factor == 1 else scaled(SLICES, factor)

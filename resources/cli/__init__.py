@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from resources.cli.demo import demo, ui
 from resources.cli.store import store
 
 
@@ -18,3 +19,5 @@ def main() -> None:
 
 
 main.add_command(store)
+main.add_command(demo)
+main.add_command(ui)

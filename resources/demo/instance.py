@@ -1,0 +1,93 @@
+"""The demo's persistent Dagster instance (`$FLEETLOOP_HOME/dagster`) and its daemon.
+
+The instance is a plain directory with a `dagster.yaml`; `make ui` points the webserver at the
+same directory, so the demo's runs, checks and lineage stay browsable after it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+DAGSTER_YAML = """\
+# Written by `fleetloop demo`: the instance `make demo` runs on and `make ui` browses.
+telemetry:
+  enabled: false
+run_queue:
+  max_concurrent_runs: 2
+  dequeue_interval_seconds: 1
+"""
+
+
+def repo_root() -> Path:
+    """The checkout holding workspace.yaml (the code location the daemon loads)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def prepare_instance(home: Path) -> Path:
+    dagster_home = home / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
+    return dagster_home
+
+
+def demo_environment(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every demo process shares: one home, one instance, one code location."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "FLEETLOOP_HOME": str(home),
+            "DAGSTER_HOME": str(home / "dagster"),
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(repo_root()), env.get("PYTHONPATH", "")) if p
+            ),
+            "PYTHONWARNINGS": "ignore",
+            "DAGSTER_DISABLE_TELEMETRY": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def _bin(name: str) -> str:
+    candidate = Path(sys.executable).with_name(name)
+    return str(candidate) if candidate.exists() else name
+
+
+@contextlib.contextmanager
+def running_daemon(home: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """`dagster-daemon run` on the demo instance for the duration of the block."""
+    log = (home / "daemon.log").open("ab")
+    process = subprocess.Popen(
+        [_bin("dagster-daemon"), "run", "-w", str(repo_root() / "workspace.yaml")],
+        cwd=repo_root(),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        stop(process)
+        log.close()
+
+
+def stop(process: subprocess.Popen, grace_s: float = 20.0) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -1,0 +1,253 @@
+"""`fleetloop demo`: the story of DESIGN §1 on a fresh, persistent Dagster instance, headless.
+
+The Dagster daemon runs the sensors and the automation; this driver only plays the outside
+world (the fleet uploads its drives, the labelers answer the requests that reach their inbox)
+and waits until the loop has decided on the curated candidate. It never launches a run.
+At the end it reads back what the loop recorded (decisions and reports from the catalog and
+the store, step times and run origins from the instance), prints the per-slice table and
+writes `$FLEETLOOP_HOME/demo.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from resources.demo.instance import demo_environment, prepare_instance, running_daemon
+
+AUTOMATION_SENSOR = "fleetloop_automation"
+MODEL_NAME = "cone_detector"
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    seed: int = 0
+    drives: int = 350
+    frames_per_drive: int = 24
+    epochs: int = 0  # 0: the model's default
+    slice_scale: float = 1.0  # scales every slice's target size (smaller fleets)
+    label_noise: float = 0.02  # labelers' miss rate (wrong class: half of it)
+    cycles: int = 2  # promotion decisions to wait for: the baseline and the curated one
+    timeout_s: float = 1500.0
+    fresh: bool = True
+
+
+class DemoFailed(RuntimeError):
+    pass
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class Demo:
+    def __init__(self, config: DemoConfig, home: Path, say: Callable[[str], None]):
+        self.config, self.home, self.say = config, home, say
+        self.outside: dict[str, float] = {"simulate_fleet": 0.0, "upload": 0.0, "labeling": 0.0}
+
+    # -- set-up ---------------------------------------------------------------------------
+    def prepare(self) -> dict[str, str]:
+        if self.config.fresh and self.home.exists():
+            for part in (
+                "store",
+                "dagster",
+                "labelers",
+                "catalog.db",
+                "catalog.db-wal",
+                "catalog.db-shm",
+                "demo.json",
+                "daemon.log",
+            ):
+                target = self.home / part
+                if target.is_dir():
+                    shutil.rmtree(target)
+                elif target.exists():
+                    target.unlink()
+        self.home.mkdir(parents=True, exist_ok=True)
+        prepare_instance(self.home)
+        extra = {"FLEETLOOP_SLICE_SCALE": str(self.config.slice_scale)}
+        if self.config.epochs:
+            extra["FLEETLOOP_EPOCHS"] = str(self.config.epochs)
+        return demo_environment(self.home, extra)
+
+    # -- the story ------------------------------------------------------------------------
+    def run(self) -> dict:
+        import os
+
+        env = self.prepare()
+        os.environ.update(env)  # this process reads the same store, catalog and instance
+        import dagster as dg
+
+        from resources.catalog import Catalog
+        from resources.demo.world import answer_requests, upload_drives
+        from resources.simulation import Fleet, FleetConfig, LabelNoise, SimulatedLabelers
+        from resources.store_resource import store_resource_from_env
+
+        cfg = self.config
+        started = time.monotonic()
+        fleet = Fleet(
+            FleetConfig(seed=cfg.seed, drives=cfg.drives, frames_per_drive=cfg.frames_per_drive)
+        )
+        noise = LabelNoise(miss_rate=cfg.label_noise, wrong_class_rate=cfg.label_noise / 2)
+        labelers = SimulatedLabelers(fleet, noise, seed=cfg.seed)
+        store_resource = store_resource_from_env()
+        store, repo = store_resource.ensure_repository(), store_resource.repository
+        catalog = Catalog()
+        inbox = self.home / "labelers" / "inbox"
+        with running_daemon(self.home, env) as daemon, dg.DagsterInstance.get() as instance:
+            self.say(f"dagster daemon started (pid {daemon.pid}); instance {env['DAGSTER_HOME']}")
+            self._wait_for_automation(instance, daemon)
+            t = time.monotonic()
+            logs = {d: fleet.drive_log(d) for d in fleet.drive_ids}
+            self.outside["simulate_fleet"] = time.monotonic() - t
+            t = time.monotonic()
+            commit = upload_drives(store, repo, logs, message=f"fleet upload: {len(logs)} drives")
+            self.outside["upload"] = time.monotonic() - t
+            frames = sum(log.height for log in logs.values())
+            self.say(f"fleet uploaded {len(logs)} drives, {frames} frames → landing {commit[:12]}")
+            seen = 0
+            while True:
+                if daemon.poll() is not None:
+                    raise DemoFailed(f"the dagster daemon exited; see {self.home / 'daemon.log'}")
+                t = time.monotonic()
+                for answer in answer_requests(store, repo, inbox, labelers):
+                    self.say(
+                        f"labelers answered {answer.request_id}: {answer.frames} frames, "
+                        f"{answer.boxes} boxes → landing {answer.commit[:12]}"
+                    )
+                self.outside["labeling"] += time.monotonic() - t
+                decisions = catalog.decisions(MODEL_NAME)
+                for decision in decisions[seen:]:
+                    verdict = "PROMOTED" if decision.approved else "REFUSED"
+                    self.say(f"gate: {decision.candidate_version} {verdict} ({_rules(decision)})")
+                seen = len(decisions)
+                self._raise_on_unexpected_failure(instance)
+                if seen >= cfg.cycles and self._quiet(instance, inbox):
+                    break
+                if time.monotonic() - started > cfg.timeout_s:
+                    raise DemoFailed(
+                        f"no result after {cfg.timeout_s:.0f} s; see the runs in `make ui`"
+                    )
+                time.sleep(1.0)
+            total = time.monotonic() - started
+            return self._summary(instance, catalog, store, repo, total, frames)
+
+    def _wait_for_automation(self, instance, daemon, timeout_s: float = 120.0) -> None:
+        """Automation conditions compare each tick with the previous one: let the automation
+        sensor tick once before any data arrives."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for state in instance.all_instigator_state():
+                data = state.instigator_data
+                if state.name == AUTOMATION_SENSOR and getattr(data, "last_tick_timestamp", None):
+                    return
+            if daemon.poll() is not None:
+                raise DemoFailed(f"the dagster daemon exited; see {self.home / 'daemon.log'}")
+            time.sleep(0.5)
+        raise DemoFailed("the automation sensor did not tick within two minutes")
+
+    def _quiet(self, instance, inbox: Path) -> bool:
+        import dagster as dg
+
+        from resources.demo.world import pending_requests
+
+        busy = instance.get_runs(
+            filters=dg.RunsFilter(
+                statuses=[
+                    dg.DagsterRunStatus.QUEUED,
+                    dg.DagsterRunStatus.NOT_STARTED,
+                    dg.DagsterRunStatus.STARTING,
+                    dg.DagsterRunStatus.STARTED,
+                ]
+            )
+        )
+        return not busy and not pending_requests(inbox)
+
+    def _raise_on_unexpected_failure(self, instance) -> None:
+        """A failed run is fine only when it is the promotion gate refusing a candidate."""
+        import dagster as dg
+
+        for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE])):
+            failures = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+            if failures and all(f.step_key == "production_model" for f in failures):
+                continue
+            detail = "; ".join(
+                f"{f.step_key}: {f.dagster_event.event_specific_data.error.message.strip()[:300]}"
+                for f in failures
+                if f.dagster_event and f.dagster_event.event_specific_data
+            )
+            raise DemoFailed(
+                f"run {run.run_id[:8]} ({run.job_name}) failed: {detail or 'see make ui'}"
+            )
+
+    # -- the report -----------------------------------------------------------------------
+    def _summary(self, instance, catalog, store, repo, total: float, frames: int) -> dict:
+        from resources.demo.summary import human_runs, slice_metrics, stage_seconds, steps
+
+        decisions = catalog.decisions(MODEL_NAME)
+        final = decisions[-1]
+        report = _read_report(store, final.report_path)
+        all_steps = steps(instance)
+        stages = {k: round(v, 1) for k, v in self.outside.items()} | stage_seconds(all_steps)
+        stages["orchestration"] = round(max(0.0, total - sum(stages.values())), 1)
+        manual = human_runs(instance)
+        cycle = f"demo-seed{self.config.seed}"
+        for stage, seconds in stages.items():
+            now = time.time()
+            catalog.record_stage(cycle, stage, started_at=_utc(now - seconds), ended_at=_utc(now))
+        return {
+            "seed": self.config.seed,
+            "config": asdict(self.config),
+            "fleet_frames": frames,
+            "slices": slice_metrics(report),
+            "promoted": bool(final.approved),
+            "decision": {"candidate": final.candidate_version, "rules": final.rules},
+            "decisions": [
+                {
+                    "candidate": d.candidate_version,
+                    "approved": d.approved,
+                    "against": d.against_version,
+                }
+                for d in decisions
+            ],
+            "stage_seconds": stages,
+            "total_seconds": round(total, 1),
+            "human_actions": len(manual),
+            "runs": len(instance.get_runs()),
+            "manual_runs": manual,
+        }
+
+
+def _rules(decision) -> str:
+    failed = decision.failed_rules
+    return (
+        "; ".join(f"{r['rule']}: {r['detail']}" for r in failed) if failed else "all rules passed"
+    )
+
+
+def _read_report(store, uri: str) -> dict:
+    """`lakefs://<repo>/<commit>/<path>` → the JSON there."""
+    repo, ref, path = uri.removeprefix("lakefs://").split("/", 2)
+    return json.loads(store.get(repo, ref, path))
+
+
+def run_demo(config: DemoConfig, home: Path, say: Callable[[str], None] = print) -> dict:
+    from resources.demo.summary import slice_table
+
+    summary = Demo(config, home, say).run()
+    (home / "demo.json").write_text(json.dumps(summary, indent=2) + "\n")
+    say("")
+    say(slice_table(summary["slices"]))
+    say("")
+    say("stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["stage_seconds"].items()))
+    say(
+        f"promoted: {summary['promoted']}   total: {summary['total_seconds']} s   "
+        f"human actions: {summary['human_actions']}   runs: {summary['runs']}"
+    )
+    say(f"wrote {home / 'demo.json'}; browse the runs with `make ui`")
+    return summary
