@@ -173,3 +173,49 @@ def test_commit_drops_only_the_staged_rows_it_read(local):
         ("b.txt", "4" * 40),
         ("d.txt", "5" * 40),
     ]
+
+
+def test_packs_get_a_multi_pack_index_and_stay_readable(local, monkeypatch):
+    from resources.versioning.local import midx
+
+    if not midx.available():
+        pytest.skip("libgit2 cannot be loaded through ctypes here")
+    monkeypatch.setattr(midx, "MIDX_AFTER", 4)
+    git_dir = local.root / "drive-data" / "git"
+    (git_dir / "objects" / "pack" / "multi-pack-index.lock").write_bytes(b"killed writer")
+    for batch in range(3):  # each batch: a blob pack and a tree pack
+        items = [(f"b{batch}/{i}.txt", b"%d-%d" % (batch, i)) for i in range(50)]
+        local.put_many("drive-data", "main", items)
+        local.commit("drive-data", "main", f"batch {batch}")
+    assert (git_dir / "objects" / "pack" / "multi-pack-index").exists()
+    assert midx.packs_outside(git_dir) < 4
+    assert midx.verify(git_dir) is None
+    fresh = LocalStore(local.root)  # a new process reads through the index
+    assert fresh.get("drive-data", "main", "b0/7.txt") == b"0-7"
+    assert fresh.get("drive-data", "main", "b2/49.txt") == b"2-49"
+    assert fresh.fsck("drive-data", full=True).ok
+    result = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "multi-pack-index", "verify"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_damaged_multi_pack_index_is_found_by_fsck(local):
+    from resources.versioning import CorruptionError
+    from resources.versioning.local import midx
+
+    if not midx.available():
+        pytest.skip("libgit2 cannot be loaded through ctypes here")
+    local.put_many("drive-data", "main", [("a.txt", b"a")])
+    local.commit("drive-data", "main", "a")
+    git_dir = local.root / "drive-data" / "git"
+    assert midx.write(git_dir, local.root / "drive-data" / "locks")
+    index = git_dir / "objects" / "pack" / "multi-pack-index"
+    data = bytearray(index.read_bytes())
+    data[40] ^= 0xFF
+    index.chmod(0o644)
+    index.write_bytes(bytes(data))
+    with pytest.raises(CorruptionError, match="multi-pack-index is damaged"):
+        LocalStore(local.root).fsck("drive-data")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pygit2
 
+from resources.versioning.local import midx
 from resources.versioning.local.pointers import (
     DIR_PREFIX,
     ROOT_FILES,
@@ -163,38 +164,44 @@ class _Checker:
                     self.problems.append(
                         f"{what}: the commit-id index does not map {commit_id[:12]} to it"
                     )
-            self.tree(commit.tree_id.raw, 0, (), what)
+            if commit.tree_id.raw not in self.trees:
+                self.tree(commit.tree_id.raw, 0, (), what)
             stack.extend((parent.raw, via) for parent in commit.parent_ids)
 
     def tree(self, oid: bytes, depth: int, names: tuple[str, ...], what: str) -> None:
         """Walk a trie tree: depth 0 the root, 1 a top entry, 2..TRIE_DEPTH+1 digit levels."""
-        if oid in self.trees:
-            return
         self.trees.add(oid)
         data = self.read(oid, pygit2.enums.ObjectType.TREE, f"{what}, tree /{'/'.join(names)}")
         if data is None:
             return
-        for entry, mode, raw_name in _ENTRY.findall(data):
-            name = raw_name.decode(errors="replace")
-            here = f"{what}, /{'/'.join((*names, name))}"
-            if depth == TRIE_DEPTH + 1:
-                key = key_of(names[0], name)
-                if mode != _BLOB:
-                    self.problems.append(f"{here}: expected an object, found mode {mode!r}")
-                elif "".join(names[1:]) != "".join(trie_of(key)):
-                    self.problems.append(f"{here}: key {key!r} is in the wrong trie bucket")
-                else:
-                    self.pointer(entry[-20:], f"{what}, object {key!r}")
-                continue
+        if depth == TRIE_DEPTH + 1:
+            self.leaves(data, names, what)
+            return
+        for entry, mode, name in _ENTRY.findall(data):
             valid = (
-                name == ROOT_FILES or name.startswith(DIR_PREFIX)
+                name == ROOT_FILES.encode() or name.startswith(DIR_PREFIX.encode())
                 if depth == 0
-                else len(name) == 1 and name in "0123456789abcdef"
+                else len(name) == 1 and name in b"0123456789abcdef"
             )
             if mode != _TREE or not valid:
-                self.problems.append(f"{here}: unexpected entry in the trie")
-                continue
-            self.tree(entry[-20:], depth + 1, (*names, name), what)
+                path = "/".join((*names, name.decode(errors="replace")))
+                self.problems.append(f"{what}, /{path}: unexpected entry in the trie")
+            elif entry[-20:] not in self.trees:
+                self.tree(entry[-20:], depth + 1, (*names, name.decode()), what)
+
+    def leaves(self, data: bytes, names: tuple[str, ...], what: str) -> None:
+        """The objects of one trie bucket: each must be a pointer record filed under the
+        bucket its key hashes to."""
+        bucket = names[1:]
+        for entry, mode, name in _ENTRY.findall(data):
+            key = key_of(names[0], name.decode(errors="replace"))
+            if mode != _BLOB:
+                self.problems.append(f"{what}, object {key!r}: not a blob (mode {mode!r})")
+            elif trie_of(key) != bucket:
+                path = "/".join((*names, name.decode(errors="replace")))
+                self.problems.append(f"{what}, /{path}: key {key!r} is in the wrong trie bucket")
+            elif entry[-20:] not in self.blobs:
+                self.pointer(entry[-20:], f"{what}, object {key!r}")
 
     # -- the SQLite side ------------------------------------------------------------------------
     def database(self) -> dict[str, str] | None:
@@ -250,6 +257,8 @@ class _Checker:
     def leftovers(self) -> None:
         root = self.repo.path
         git = Path(self.git.path)
+        if (problem := midx.verify(git)) is not None:
+            self.problems.append(problem)
         temps = list((root / "objects" / "tmp").glob("*")) + list(git.rglob("*.tmp"))
         if temps:
             self.warnings.append(f"{len(temps)} temp file(s) of interrupted writes")

@@ -27,6 +27,7 @@ from resources.versioning.errors import (
     ConflictError,
     RefNotFoundError,
 )
+from resources.versioning.local import midx
 from resources.versioning.local.objects import ObjectDirectory
 from resources.versioning.local.staging import StagingArea
 from resources.versioning.local.trees import KeyIndex, TreeCache, lookup
@@ -95,6 +96,13 @@ class LocalRepository:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    def packs_written(self) -> None:
+        """Index the packs once enough of them are outside the multi-pack-index (midx.py).
+        This process's libgit2 picks the new index up at its next look-up miss."""
+        git_dir = Path(self.git.path)
+        if midx.packs_outside(git_dir) >= midx.MIDX_AFTER:
+            midx.write(git_dir, self.path / "locks")
 
     # -- refs -----------------------------------------------------------------------------
     def branch_commit(self, branch: str) -> pygit2.Commit:

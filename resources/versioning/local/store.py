@@ -290,6 +290,7 @@ class LocalStore(VersionedStore):
         if not paths:
             return 0
         oids = write_blob_pack(Path(r.git.path), blobs)
+        r.packs_written()
         r.staging.stage(branch, zip(paths, oids, strict=True))
         return len(paths)
 
@@ -465,6 +466,7 @@ class LocalStore(VersionedStore):
                 if tree != head.tree_id:
                     write_pack(Path(r.git.path), new_trees)
                     r.trees.add(new_trees)
+                    r.packs_written()
             # Rows equal to the head (rewrites of the same bytes) fall out: same tree id.
             if tree == head.tree_id and not allow_empty:
                 raise EmptyCommitError(
