@@ -66,9 +66,14 @@ def check_path(path: str) -> str:
     if not isinstance(path, str) or not path:
         raise InvalidNameError(f"invalid object path {path!r}: it must be a non-empty string")
     if "\x00" in path:
-        raise InvalidNameError(f"invalid object path {path!r}: it contains a NUL character")
+        raise InvalidNameError(
+            f"invalid object path {path!r}: it contains a NUL character; remove it"
+        )
     if path.startswith("/"):
-        raise InvalidNameError(f"invalid object path {path!r}: absolute paths are not allowed")
+        raise InvalidNameError(
+            f"invalid object path {path!r}: paths are relative to the repository root; drop the "
+            "leading '/'"
+        )
     try:
         encoded = path.encode()
     except UnicodeEncodeError:
@@ -76,12 +81,20 @@ def check_path(path: str) -> str:
             f"invalid object path {path!r}: it is not valid Unicode (a lone surrogate?)"
         ) from None
     if len(encoded) > MAX_PATH_BYTES:
-        raise InvalidNameError(f"invalid object path {path[:40]!r}…: longer than 1024 bytes")
+        raise InvalidNameError(
+            f"invalid object path {path[:40]!r}…: longer than 1024 bytes; shorten it"
+        )
     for segment in path.split("/"):
         if segment == "":
-            raise InvalidNameError(f"invalid object path {path!r}: it has an empty segment")
+            raise InvalidNameError(
+                f"invalid object path {path!r}: it has an empty segment ('//', or a '/' at the "
+                "end); remove it"
+            )
         if segment in (".", ".."):
-            raise InvalidNameError(f"invalid object path {path!r}: '.' and '..' are not allowed")
+            raise InvalidNameError(
+                f"invalid object path {path!r}: '.' and '..' segments are not allowed; give "
+                "the path from the repository root"
+            )
     return path
 
 
