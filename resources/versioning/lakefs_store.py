@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import io
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
@@ -26,7 +25,6 @@ from resources.versioning.errors import (
     BackendError,
     DirtyBranchError,
     InvalidArgumentError,
-    InvalidNameError,
     MergeConflictError,
     ObjectNotFoundError,
     RepositoryNotFoundError,
@@ -47,6 +45,7 @@ from resources.versioning.names import (
     check_branch_name,
     check_path,
     check_prefix,
+    check_ref,
     check_repository_name,
     check_tag_name,
 )
@@ -64,7 +63,6 @@ from resources.versioning.records import (
 NAMESPACE_ENV = "FLEETLOOP_LAKEFS_NAMESPACE"
 CHUNK = 1024 * 1024  # bytes per read of a streamed object, in both directions
 PAGE = 1000  # the largest page lakeFS serves
-_REF = re.compile(r"^\w[-\w.]*(?:[~^]\d*|[@$])*$")  # a name, then ~n / ^n / @ / $ modifiers
 
 
 class LakeFSStore(VersionedStore):
@@ -97,7 +95,7 @@ class LakeFSStore(VersionedStore):
 
     def _ref(self, repo: str, ref: str) -> lakefs.Reference:
         check_repository_name(repo)
-        return lakefs.Reference(repo, _check_ref(ref), client=self._client)
+        return lakefs.Reference(repo, check_ref(ref), client=self._client)
 
     def _presign(self) -> bool:
         if self._pre_sign is None:
@@ -147,7 +145,7 @@ class LakeFSStore(VersionedStore):
     # -- branches and tags ----------------------------------------------------------------
     def create_branch(self, repo: str, name: str, source: str, *, exist_ok: bool = False) -> Ref:
         branch = self._branch(repo, name)
-        _check_ref(source)
+        check_ref(source)
         with sdk_errors(
             repo, f"branch {name!r}", missing_subject=f"ref {source!r}", conflict=AlreadyExistsError
         ):
@@ -217,6 +215,7 @@ class LakeFSStore(VersionedStore):
         """Stage an object. A file object is copied in chunks into the wrapper's writer, which
         spools past 32 MiB to a temporary file and streams that body, so memory stays bounded."""
         target = self._branch(repo, branch)
+        _check_text("content_type", content_type)
         self._upload(target, check_path(path), data, content_type, _check_metadata(metadata))
         return self.stat(repo, branch, path)
 
@@ -255,7 +254,7 @@ class LakeFSStore(VersionedStore):
 
     def stat(self, repo: str, ref: str, path: str) -> ObjectStat:
         check_repository_name(repo)
-        _check_ref(ref)
+        check_ref(ref)
         api = self._client.sdk_client.objects_api
         subject = f"object {check_path(path)!r} at ref {ref!r}"
         try:
@@ -350,7 +349,7 @@ class LakeFSStore(VersionedStore):
         """lakeFS's own diff: "two_dot" compares the trees, "three_dot" diffs from the merge
         base; a path changed on both sides (a "conflict") counts as changed."""
         reference = self._ref(repo, left)
-        _check_ref(right)
+        check_ref(right)
         kind = "two_dot" if two_dot else "three_dot"
         with sdk_errors(repo, f"ref {left!r} or {right!r}"):
             found = reference.diff(right, prefix=check_prefix(prefix), type=kind, amount=PAGE)
@@ -369,6 +368,7 @@ class LakeFSStore(VersionedStore):
         chosen = _strategy(strategy)
         reference = self._ref(repo, source)
         meta = _check_metadata(metadata)
+        _check_text("merge message", message, optional=True)
         self._refuse_dirty(repo, destination, "merging into it")
         try:
             with sdk_errors(
@@ -409,7 +409,7 @@ class LakeFSStore(VersionedStore):
         """Revert `ref` on `branch`. lakeFS answers a revert with no commit, so the wrapper reads
         the branch head right after: a commit landing in between would be returned instead."""
         target = self._branch(repo, branch)
-        _check_ref(ref)
+        check_ref(ref)
         if not isinstance(parent_number, int) or parent_number < 0:
             raise InvalidArgumentError(
                 f"parent_number must be 0, or a parent's 1-based index; got {parent_number!r}"
@@ -451,15 +451,11 @@ def _copy(data: bytes | BinaryIO, writer: Any) -> None:
         writer.write(chunk)
 
 
-def _check_ref(ref: str) -> str:
-    if not isinstance(ref, str) or len(ref) > 255 or not _REF.match(ref):
-        raise InvalidNameError(
-            f"invalid ref {ref!r}: use a branch, tag or commit id, optionally followed by ~n or ^n"
-        )
-    return ref
-
-
 def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise InvalidArgumentError(
+            f"metadata must be a mapping of strings to strings, not {type(metadata).__name__}"
+        )
     items = dict(metadata or {})
     for key, value in items.items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -478,3 +474,8 @@ def _strategy(strategy: MergeStrategy | str | None) -> MergeStrategy | None:
         raise InvalidArgumentError(
             f"unknown merge strategy {strategy!r}: use 'source-wins' or 'dest-wins'"
         ) from None
+
+
+def _check_text(what: str, value: str | None, *, optional: bool = False) -> None:
+    if not isinstance(value, str) and not (optional and value is None):
+        raise InvalidArgumentError(f"{what} must be a string, not {type(value).__name__}")

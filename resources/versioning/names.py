@@ -14,6 +14,7 @@ _REPO = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 _BRANCH = re.compile(r"^\w[-\w]*$")
 _TAG = re.compile(r"^\w[-\w.]*$")
 _HEX = re.compile(r"^[0-9a-f]+$")
+_REF = re.compile(r"^\w[-\w.]*(?:[~^]\d*|[@$])*$")  # a name, then ~n / ^n / @ / $ modifiers
 MAX_PATH_BYTES = 1024
 
 
@@ -45,6 +46,16 @@ def check_tag_name(name: str) -> str:
             "not starting with '-' or '.'"
         )
     return name
+
+
+def check_ref(ref: str) -> str:
+    """A ref expression: a branch, tag or commit id, then `~n` / `^n` (lakeFS also takes
+    `@` and `$`). A malformed one is a bad name, never an unknown ref."""
+    if not isinstance(ref, str) or len(ref) > 255 or not _REF.match(ref):
+        raise InvalidNameError(
+            f"invalid ref {ref!r}: use a branch, tag or commit id, optionally followed by ~n or ^n"
+        )
+    return ref
 
 
 # A plain ASCII path of non-empty segments: the common case, checked in one regex match (bulk

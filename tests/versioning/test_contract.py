@@ -835,3 +835,120 @@ def test_invalid_tag_name_is_refused(store, repo, bad):
     with pytest.raises(InvalidNameError, match=re.escape(repr(bad))):
         store.create_tag(repo, bad, "main")
     assert store.list_tags(repo) == []
+
+
+BAD_PREFIXES = ["../", "/abs/", "a//", "nul\x00/", "a/../b/"]
+PREFIX_CALLS = {
+    "list_objects": lambda s, r, p: list(s.list_objects(r, "main", p)),
+    "list_objects delimited": lambda s, r, p: list(s.list_objects(r, "main", p, delimiter="/")),
+    "uncommitted": lambda s, r, p: s.uncommitted(r, "main", p),
+    "diff": lambda s, r, p: s.diff(r, "main", "main", prefix=p),
+    "reset": lambda s, r, p: s.reset(r, "main", p),
+}
+
+
+@pytest.mark.parametrize("prefix", BAD_PREFIXES)
+@pytest.mark.parametrize("op", PREFIX_CALLS)
+def test_bad_prefix_is_refused_and_nothing_changes(store, repo, op, prefix):
+    commit_files(store, repo, {"a/b": b"committed"})
+    store.put(repo, "main", "a/c", b"staged")
+    with pytest.raises(InvalidNameError, match=re.escape(repr(prefix[:-1])[1:-1])):
+        PREFIX_CALLS[op](store, repo, prefix)
+    assert store.uncommitted(repo, "main") == [Change(ADDED, "a/c")]
+
+
+BAD_REFS = ["main~x", "main^a", "", "bad ref", "~1", "main~-1", "x" * 256]
+REF_CALLS = {
+    "get_commit": lambda s, r, ref: s.get_commit(r, ref),
+    "log": lambda s, r, ref: list(s.log(r, ref)),
+    "create_branch": lambda s, r, ref: s.create_branch(r, "dev", ref),
+    "create_tag": lambda s, r, ref: s.create_tag(r, "v1", ref),
+    "get": lambda s, r, ref: s.get(r, ref, "a.txt"),
+    "list_objects": lambda s, r, ref: list(s.list_objects(r, ref)),
+    "diff": lambda s, r, ref: s.diff(r, "main", ref),
+    "merge": lambda s, r, ref: s.merge(r, ref, "main"),
+}
+
+
+@pytest.mark.parametrize("ref", BAD_REFS)
+@pytest.mark.parametrize("op", REF_CALLS)
+def test_malformed_ref_is_an_invalid_name_not_an_unknown_ref(store, repo, op, ref):
+    commit_files(store, repo, {"a.txt": b"a"})
+    before = head(store, repo)
+    with pytest.raises(InvalidNameError, match=re.escape(repr(ref)[:30])):
+        REF_CALLS[op](store, repo, ref)
+    assert names(store.list_branches(repo)) == ["main"] and store.list_tags(repo) == []
+    assert head(store, repo) == before
+
+
+def test_overlong_names_are_refused(store, repo, new_repo_name):
+    with pytest.raises(InvalidNameError):
+        store.create_branch(repo, "b" * 256, "main")
+    with pytest.raises(InvalidNameError):
+        store.create_tag(repo, "t" * 256, "main")
+    with pytest.raises(InvalidNameError):
+        store.put(repo, "main", "p" * 1025, b"x")
+    with pytest.raises(InvalidNameError, match="surrogate"):
+        store.put(repo, "main", "bad\udc80name", b"x")
+    name = new_repo_name()
+    with pytest.raises(InvalidNameError, match="bad name"):
+        store.create_repository(name, default_branch="bad name")
+    assert name not in [r.name for r in store.list_repositories()]
+    assert names(store.list_branches(repo)) == ["main"] and store.list_tags(repo) == []
+    assert store.uncommitted(repo, "main") == []
+
+
+@pytest.mark.parametrize("data", ["text, not bytes", 42, None])
+def test_object_data_must_be_bytes_or_a_binary_file(store, repo, data):
+    with pytest.raises(InvalidArgumentError, match="bytes or a binary file"):
+        store.put(repo, "main", "a.txt", data)
+    assert store.uncommitted(repo, "main") == []
+
+
+def test_names_that_do_not_exist_are_named_in_the_error(store, repo):
+    with pytest.raises(RefNotFoundError, match="'ghost'"):
+        store.delete_branch(repo, "ghost")
+    with pytest.raises(RefNotFoundError, match="'ghost'"):
+        store.delete_tag(repo, "ghost")
+    with pytest.raises(RefNotFoundError, match="ghost"):
+        store.revert(repo, "main", "ghost")
+    with pytest.raises(RefNotFoundError, match="ghost"):
+        store.commit(repo, "ghost", "m")
+    with pytest.raises(ObjectNotFoundError, match="'raw/missing.txt'"):
+        store.delete(repo, "main", "raw/missing.txt")
+
+
+def test_errors_say_what_to_do(store, repo):
+    """The message of each refusal names the thing and the way out, because it ends up in a
+    run log or on a terminal, read by someone who did not write the call."""
+    diverged(store, repo)
+    store.create_tag(repo, "v1", "main")
+    with pytest.raises(AlreadyExistsError, match=r"'v1'.*immutable"):
+        store.create_tag(repo, "v1", "feature")
+    with pytest.raises(MergeConflictError, match=r"a\.txt.*strategy"):
+        store.merge(repo, "feature", "main")
+    with pytest.raises(EmptyCommitError, match="allow_empty"):
+        store.commit(repo, "main", "nothing")
+    store.put(repo, "main", "dirty.txt", b"d")
+    with pytest.raises(DirtyBranchError, match=r"'main'.*commit or reset"):
+        store.merge(repo, "feature", "main")
+    with pytest.raises(InvalidNameError, match=r"'\.\./x'.*repository root"):
+        store.put(repo, "main", "../x", b"x")
+    with pytest.raises(InvalidArgumentError, match="source-wins"):
+        store.merge(repo, "feature", "main", strategy="theirs")
+
+
+WRONG_TYPES = {
+    "content type": lambda s, r: s.put(r, "main", "a.txt", b"a", content_type=None),
+    "metadata not a mapping": lambda s, r: s.put(r, "main", "a.txt", b"a", metadata="k=v"),
+    "commit message": lambda s, r: s.commit(r, "main", None, allow_empty=True),
+    "merge message": lambda s, r: s.merge(r, "main", "main", message=42),
+}
+
+
+@pytest.mark.parametrize("op", WRONG_TYPES)
+def test_arguments_of_the_wrong_type_are_invalid_arguments(store, repo, op):
+    before = head(store, repo)
+    with pytest.raises(InvalidArgumentError):
+        WRONG_TYPES[op](store, repo)
+    assert head(store, repo) == before and store.uncommitted(repo, "main") == []

@@ -119,6 +119,22 @@ def test_bad_input_changes_nothing_on_disk(local):
         lambda: local.delete("drive-data", "main", "missing.txt"),
         lambda: local.create_repository("Bad_Repo"),
         lambda: local.get_commit("drive-data", "main~99"),
+        lambda: local.get_commit("drive-data", "main~x"),
+        lambda: local.create_branch("drive-data", "b" * 256, "main"),
+        lambda: local.create_tag("drive-data", "v2", "bad ref"),
+        lambda: local.put("drive-data", "main", "str.txt", "not bytes"),
+        lambda: local.put("drive-data", "main", "bad\udc80", b"x"),
+        lambda: local.put_many("drive-data", "main", [("ok.txt", b"x"), ("a//b", b"x")]),
+        lambda: local.reset("drive-data", "main", "../"),
+        lambda: list(local.list_objects("drive-data", "main", "/abs/")),
+        lambda: local.diff("drive-data", "main", "exp", prefix="a//"),
+        lambda: local.delete_tag("drive-data", "no-such-tag"),
+        lambda: local.delete_branch("drive-data", "main"),
+        lambda: local.revert("drive-data", "exp", "exp", parent_number=3),
+        lambda: local.create_repository("drive-data"),
+        lambda: local.create_repository("new-repo", default_branch="bad name"),
+        lambda: local.commit("drive-data", "exp", "nothing staged"),
+        lambda: local.merge("drive-data", "no-such-ref", "exp"),
     ]
     for call in bad_calls:
         with pytest.raises(StoreError):

@@ -31,6 +31,7 @@ from resources.versioning.local import midx
 from resources.versioning.local.objects import ObjectDirectory
 from resources.versioning.local.staging import StagingArea
 from resources.versioning.local.trees import KeyIndex, TreeCache, lookup
+from resources.versioning.names import check_ref
 from resources.versioning.records import Commit
 
 # libgit2 fsyncs every loose object and ref it writes (single puts, commit objects, merges);
@@ -136,7 +137,7 @@ class LocalRepository:
 
     def resolve(self, ref: str) -> Resolved:
         """Resolve a branch, tag, commit id (prefix) or `ref~n` / `ref^n` expression."""
-        match = _EXPR.match(ref) if isinstance(ref, str) else None
+        match = _EXPR.match(check_ref(ref))
         if match is None:
             raise RefNotFoundError(f"ref {ref!r} not found in repository {self.name!r}")
         base, ops = match.groups()

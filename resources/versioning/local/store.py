@@ -69,6 +69,10 @@ from resources.versioning.records import (
 
 
 def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise InvalidArgumentError(
+            f"metadata must be a mapping of strings to strings, not {type(metadata).__name__}"
+        )
     items = dict(metadata or {})
     for key, value in items.items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -244,6 +248,10 @@ class LocalStore(VersionedStore):
     def _pointer(
         self, r: LocalRepository, data: bytes | BinaryIO, content_type: str, metadata: dict
     ) -> Pointer:
+        if not isinstance(data, (bytes, bytearray, memoryview)) and not hasattr(data, "read"):
+            raise InvalidArgumentError(
+                f"object data must be bytes or a binary file object, not {type(data).__name__}"
+            )
         stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
         first = stream.read(INLINE_MAX + 1)
         if not isinstance(first, (bytes, bytearray)):
@@ -267,6 +275,7 @@ class LocalStore(VersionedStore):
         check_path(path)
         check_branch_name(branch)
         meta = _check_metadata(metadata)
+        _check_text("content_type", content_type)
         r = self._repo(repo)
         r.branch_commit(branch)
         pointer = self._pointer(r, data, content_type, meta)
@@ -366,6 +375,8 @@ class LocalStore(VersionedStore):
         max_amount: int | None = None,
     ) -> Iterator[ObjectStat | CommonPrefix]:
         check_prefix(prefix)
+        _check_text("after", after)
+        _check_text("delimiter", delimiter)
         r = self._repo(repo)
         resolved = r.resolve(ref)
         entries = r.keys.entries(r.git, resolved.commit.tree, prefix)
@@ -454,6 +465,7 @@ class LocalStore(VersionedStore):
     ) -> Commit:
         check_branch_name(branch)
         meta = _check_metadata(metadata)
+        _check_text("commit message", message)
         r = self._repo(repo)
         with r.lock(branch):
             head = r.branch_commit(branch)
@@ -522,6 +534,7 @@ class LocalStore(VersionedStore):
         chosen = _strategy(strategy)
         check_branch_name(destination)
         meta = _check_metadata(metadata)
+        _check_text("merge message", message, optional=True)
         r = self._repo(repo)
         theirs = r.resolve(source).commit
         with r.lock(destination):
@@ -551,6 +564,11 @@ class LocalStore(VersionedStore):
             raise InvalidArgumentError(
                 f"commit {commit_id_of(target.id)[:12]} is a merge commit: pass parent_number "
                 f"(1..{len(target.parents)}) to say which parent to revert to"
+            )
+        if len(target.parents) <= 1 and parent_number != 0:
+            raise InvalidArgumentError(
+                f"commit {commit_id_of(target.id)[:12]} is not a merge commit: leave "
+                f"parent_number at 0 (got {parent_number!r})"
             )
         with r.lock(branch):
             head = r.branch_commit(branch)
@@ -643,3 +661,8 @@ def _resolve_conflicts(index, strategy, repo, source, destination) -> None:
             index.add(pygit2.IndexEntry(winner.path, winner.id, winner.mode))
         elif path in index:
             index.remove(path)
+
+
+def _check_text(what: str, value: str | None, *, optional: bool = False) -> None:
+    if not isinstance(value, str) and not (optional and value is None):
+        raise InvalidArgumentError(f"{what} must be a string, not {type(value).__name__}")
