@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 QUICK ?=
+SEED ?= 0
 
-.PHONY: install test lint bench-store clean
+.PHONY: install test lint demo ui bench-store bench-loop clean
 
 install: $(STAMP)
 
@@ -19,10 +20,18 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 test: install
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check assets resources quality tests bench
+
+# The whole story headless on a persistent instance; `make demo SEED=7` runs another fleet.
+demo: install
+	$(BIN)/fleetloop demo --seed $(SEED)
+
+# The Dagster UI on the demo's instance (history, checks, lineage).
+ui: install
+	$(BIN)/fleetloop ui
 
 bench-store: install
 	$(BIN)/python -m bench.store $(if $(QUICK),--quick,)

@@ -51,7 +51,7 @@ def fleet_logs(context: dg.AssetExecutionContext, store: VersionedStoreResource)
     landing = context.run.tags.get(LANDING_COMMIT_TAG) or LANDING_BRANCH
     drive_ids = list(context.partition_keys)
     label = drive_ids[0] if len(drive_ids) == 1 else f"{drive_ids[0]}-to-{drive_ids[-1]}"
-    run = RunBranch(vs, repo, context.run_id, "fleet_logs", partition=label)
+    run = RunBranch(vs, repo, context.run.run_id, "fleet_logs", partition=label)
 
     upload, raw = Upload(), {}
     for drive in drive_ids:
@@ -124,7 +124,7 @@ def frames(context: dg.AssetExecutionContext, store: VersionedStoreResource):
     """Every published frame of the fleet, one row each, with a reference to its image
     (`frames/frames.parquet`): the table slices are cut from."""
     vs, repo = store.ensure_repository(), store.repository
-    run = RunBranch(vs, repo, context.run_id, "frames")
+    run = RunBranch(vs, repo, context.run.run_id, "frames")
     paths = list_paths(vs, repo, run.base, DRIVE_PREFIX)
     table = (
         pl.concat(

@@ -67,7 +67,7 @@ def build_labeling_queue(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         commit, paths = base, []
         if request.height:
             request_id = request["request_id"][0]
-            run = RunBranch(vs, repo, context.run_id, "labeling_queue")
+            run = RunBranch(vs, repo, context.run.run_id, "labeling_queue")
             paths = [request_path(request_id)]
             run.put_table(paths[0], request)
             audited = run.commit(
@@ -133,7 +133,7 @@ def label_sets(
     vs, repo = store.ensure_repository(), store.repository
     batch = context.partition_key
     landing = context.run.tags.get(LANDING_COMMIT_TAG) or LANDING_BRANCH
-    run = RunBranch(vs, repo, context.run_id, "label_sets", partition=batch)
+    run = RunBranch(vs, repo, context.run.run_id, "label_sets", partition=batch)
     source = f"{LABEL_UPLOADS}{batch}/"
     fleet = read_table(vs, repo, run.base, FRAMES_PATH, ["frame_id", "width", "height"])
 

@@ -47,7 +47,7 @@ def fleet_predictions(
     production = catalog.open().alias(detector.name, "production")
     if production is None:
         raise dg.Failure("no production model yet: promote a candidate first")
-    run = RunBranch(vs, repo, context.run_id, "fleet_predictions")
+    run = RunBranch(vs, repo, context.run.run_id, "fleet_predictions")
     model = StoredModel(detector.name, production.version, production.commit).load(vs, repo)
     frames = read_table(vs, repo, run.base, FRAMES_PATH)
     parts = []

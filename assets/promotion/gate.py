@@ -108,13 +108,14 @@ def decide(
         if name in slices and (slices[name]["delta_ap"] or 0.0) < policy.min_gain
     ]
     gains = ", ".join(f"{n} {slices[n]['delta_ap']:+.3f}" for n in targeted if n in slices)
-    rules.append(
-        RuleOutcome(
-            "targeted_slices_improved",
-            not missing and not short,
-            (f"no evaluation slice named {', '.join(missing)}; " if missing else "")
-            + (f"gained less than {policy.min_gain} AP: {', '.join(short)}" if short else "")
-            or (f"targeted slices improved: {gains}" if targeted else "no slice was targeted"),
-        )
-    )
+    problems = []
+    if missing:
+        problems.append(f"no evaluation slice named {', '.join(missing)}")
+    if short:
+        problems.append(f"gained less than {policy.min_gain} AP: {', '.join(short)}")
+    if problems:
+        detail = "; ".join(problems) + (f" (targets: {gains})" if gains else "")
+    else:
+        detail = f"targeted slices improved: {gains}" if targeted else "no slice was targeted"
+    rules.append(RuleOutcome("targeted_slices_improved", not problems, detail))
     return Decision(tuple(rules))

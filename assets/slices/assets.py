@@ -41,7 +41,7 @@ def build_slice_asset(spec: SliceSpec) -> dg.AssetsDefinition:
     )
     def _slice(context: dg.AssetExecutionContext, store: VersionedStoreResource):
         vs, repo = store.ensure_repository(), store.repository
-        run = RunBranch(vs, repo, context.run_id, spec.asset_name)
+        run = RunBranch(vs, repo, context.run.run_id, spec.asset_name)
         frames = read_table(vs, repo, run.base, FRAMES_PATH, FRAME_COLUMNS)
         predictions = read_table(vs, repo, run.base, PREDICTIONS_PATH) if spec.needs_model else None
         chosen = select(spec, frames, predictions)

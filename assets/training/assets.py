@@ -60,7 +60,7 @@ def build_training_set_asset(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         (`datasets/training_set/{manifest,labels}.parquet`): held-out evaluation frames are
         the ones an evaluation slice requested."""
         vs, repo = store.ensure_repository(), store.repository
-        run = RunBranch(vs, repo, context.run_id, "training_set")
+        run = RunBranch(vs, repo, context.run.run_id, "training_set")
         frames_paths = [
             p
             for p in list_paths(vs, repo, run.base, LABELS_PREFIX)
