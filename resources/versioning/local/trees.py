@@ -117,13 +117,22 @@ def _rewrite(
     written: dict[bytes, tuple[int, bytes]],
     cache: TreeCache | None,
 ) -> bytes | None:
+    if tree is None and depth == _LEAF_DEPTH:  # a new bucket (bulk uploads): blobs only
+        data = b"".join(
+            [b"100644 %s\x00%s" % (leaf, blob) for leaf, blob in sorted(plan.items()) if blob]
+        )
+        if not data:
+            return None
+        oid = object_oid(TREE, data)
+        written[oid] = (TREE, data)
+        return oid
     entries = read_entries(repo, tree, cache) if tree is not None else {}
     if depth == _LEAF_DEPTH:
         for leaf, blob in plan.items():
             if blob is None:
                 entries.pop(leaf, None)
             else:
-                entries[leaf] = _entry(b"100644", leaf, blob)
+                entries[leaf] = (leaf, b"100644 %s\x00%s" % (leaf, blob))
     else:
         for name, child_plan in plan.items():
             current = entries.get(name)
