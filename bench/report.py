@@ -121,7 +121,10 @@ def side_by_side(results: dict, cfg: Config) -> str:
 
 def footnotes(results: dict) -> list[str]:
     plain = results["peers"]["plain"]
+    fsync = results.get("fsync_ms_p50", {})
     notes = [
+        f"fsync p50 on this disk: {_fmt(fsync.get('start'))} ms at the start of the run, "
+        f"{_fmt(fsync.get('end'))} ms at the end (a branch creation pays two)",
         "plain bulk = `cp -r` of the files (no fsync); writing them from memory: "
         f"{_fmt(plain['bulk_write_objects_per_s'])}/s",
         "git: commit = `git commit`; put+commit adds writing the files and `git add`",

@@ -23,6 +23,7 @@ from bench import local, report
 from bench.cli import git_version
 from bench.config import FULL, QUICK, Config
 from bench.peers import run_peers
+from bench.timing import fsync_ms
 
 RESULTS = Path(__file__).resolve().parent / "results" / "store.json"
 
@@ -40,8 +41,10 @@ def machine() -> dict:
 
 def measure(cfg: Config, tmp: Path) -> dict:
     results: dict = {"quick": cfg.quick, "machine": machine(), "sizes": list(cfg.sizes)}
+    results["fsync_ms_p50"] = {"start": fsync_ms(tmp)}
     results.update(local.run(cfg, tmp))
     results["peers"] = run_peers(cfg, tmp, results["large_read_mb_per_s"]["plain"])
+    results["fsync_ms_p50"]["end"] = fsync_ms(tmp)
     return results
 
 

@@ -6,13 +6,32 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
 def settle() -> None:
-    """Flush other phases' dirty pages so they are not billed to the next measurement
-    (LocalStore's commit calls syncfs, which would otherwise write them)."""
+    """Flush other phases' dirty pages so they are not billed to the next measurement (an
+    fsync's journal commit can carry other files' dirty data with it)."""
     os.sync()
+
+
+def fsync_ms(directory: Path, reps: int = 31) -> float:
+    """p50 of fsync on a small file that was just written: what a durable branch creation or
+    commit pays per fsync on this disk right now (other tenants of the machine move it)."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        times = []
+        for _ in range(reps):
+            os.write(fd, b"x" * 100)
+            start = time.perf_counter()
+            os.fsync(fd)
+            times.append((time.perf_counter() - start) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return median(times)
 
 
 def ms(fn: Callable[[], Any]) -> float:
