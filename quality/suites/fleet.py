@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from quality.gx_runner import gx_module
-from quality.suites.columns import offenders_absent
+from quality.suites.columns import offenders_absent, type_family
 from quality.suites.fleet_rows import fleet_row_expectations, plausible_time_bounds
 from resources.tables import DRIVE_LOG, FRAMES, TIME_OF_DAY, WEATHER
 
@@ -44,10 +44,35 @@ def png_size(data: bytes | None) -> tuple[int, int] | None:
     return struct.unpack(">II", data[16:24])
 
 
+def schema_problems(log: pl.DataFrame) -> list[str]:
+    """How a drive log's own schema departs from DRIVE_LOG: missing columns, other types."""
+    problems = [f"missing {name}" for name in DRIVE_LOG if name not in log.columns]
+    for name, expected in DRIVE_LOG.items():
+        actual = log.schema.get(name)
+        if actual is None or actual == expected:
+            continue
+        if expected == pl.Binary or actual == pl.Binary or _family(actual) != _family(expected):
+            problems.append(f"{name} is {actual}, not {expected}")
+    return problems
+
+
+def _family(dtype: pl.DataType) -> str:
+    try:
+        return type_family(dtype)
+    except ValueError:
+        return str(dtype)
+
+
 def prepare_drive_log(log: pl.DataFrame, drive_id: str) -> pl.DataFrame:
-    """Add `bad_image_frame` (frame index whose image is not a PNG of its width x height) and
-    `foreign_drive_id` (a drive id other than the file's)."""
-    derived = []
+    """Add `bad_image_frame` (frame index whose image is not a PNG of its width x height),
+    `foreign_drive_id` (a drive id other than the file's) and `schema_problem` (what is wrong
+    with this file's columns, named with the drive, on every row of a bad file)."""
+    problems = schema_problems(log)
+    derived = [
+        pl.lit(f"{drive_id}: {'; '.join(problems)}" if problems else None, dtype=pl.String).alias(
+            "schema_problem"
+        )
+    ]
     if {"image", "width", "height", "frame_index"} <= set(log.columns):
         sizes = [png_size(b) for b in log.get_column("image").to_list()]
         ok = [
@@ -69,7 +94,7 @@ def prepare_drive_log(log: pl.DataFrame, drive_id: str) -> pl.DataFrame:
             .otherwise(pl.col("drive_id"))
             .alias("foreign_drive_id")
         )
-    return log.with_columns(derived) if derived else log
+    return log.with_columns(derived)
 
 
 def drive_log_suite(*, now: dt.datetime | None = None, min_frames: int = 1) -> list[Any]:
@@ -90,6 +115,7 @@ def drive_log_suite(*, now: dt.datetime | None = None, min_frames: int = 1) -> l
         gxe.ExpectColumnToExist(column="image"),
         offenders_absent("bad_image_frame", "every image is a PNG of the declared size"),
         offenders_absent("foreign_drive_id", "every row belongs to the file's drive"),
+        offenders_absent("schema_problem", "every file has the drive-log columns and types"),
     ]
 
 
