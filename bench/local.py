@@ -10,7 +10,7 @@ from pathlib import Path
 from bench.config import Config
 from bench.timing import median, ms, progress, settle
 from bench.workload import LAYOUTS, changed, items, payload, write_large
-from resources.versioning.local import LocalStore
+from resources.versioning.local import LocalStore, midx
 
 REPO = "bench"
 CHUNK = 1 << 20
@@ -68,9 +68,21 @@ def measure_layout(cfg: Config, tmp: Path, layout: str) -> dict[int, dict[str, f
     for size in cfg.sizes:
         out[size]["commit"] = median(commits[size])
         out[size]["put_commit"] = median(totals[size])
+        out[size]["midx_write_s"] = midx_write_s(stores[size])
         progress(f"LocalStore {layout} @ {size:,}: {out[size]}")
         shutil.rmtree(stores[size].root)
     return out
+
+
+def midx_write_s(store: LocalStore) -> float | None:
+    """Seconds to rewrite the multi-pack-index over every pack: what a commit pays once in
+    MIDX_AFTER packs (the measured commits above stay under that many)."""
+    git_dir = store.root / REPO / "git"
+    settle()
+    started = time.perf_counter()
+    if not midx.write(git_dir, store.root / REPO / "locks"):
+        return None
+    return round(time.perf_counter() - started, 3)
 
 
 def bulk(cfg: Config, tmp: Path) -> dict[str, float]:
@@ -158,6 +170,9 @@ def run(cfg: Config, tmp: Path) -> dict:
         "commit_100_ms_flat": pick("flat", "commit"),
         "put_commit_100_ms_flat": pick("flat", "put_commit"),
         "build_s": {f"{layout}@{size}": one["build_s"] for (layout, size), one in runs.items()},
+        "midx_write_s": {
+            f"{layout}@{size}": one["midx_write_s"] for (layout, size), one in runs.items()
+        },
     }
     results["commit_100_ratio"] = {
         "nested": _ratio(results["commit_100_ms"], cfg),
