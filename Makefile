@@ -36,5 +36,9 @@ ui: install
 bench-store: install
 	$(BIN)/python -m bench.store $(if $(QUICK),--quick,)
 
+# No-op automation ticks, label commit → gate decision at the demo's size, polars vs pandas.
+bench-loop: install
+	$(BIN)/python -m bench.loop --seed $(SEED) $(if $(QUICK),--quick,)
+
 clean:
 	rm -rf $(VENV) .fleetloop .pytest_cache

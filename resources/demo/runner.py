@@ -49,6 +49,7 @@ class Demo:
     def __init__(self, config: DemoConfig, home: Path, say: Callable[[str], None]):
         self.config, self.home, self.say = config, home, say
         self.outside: dict[str, float] = {"simulate_fleet": 0.0, "upload": 0.0, "labeling": 0.0}
+        self.answers: list[tuple[float, object]] = []  # (wall clock, Answer) per label batch
 
     # -- set-up ---------------------------------------------------------------------------
     def prepare(self) -> dict[str, str]:
@@ -116,6 +117,7 @@ class Demo:
                     raise DemoFailed(f"the dagster daemon exited; see {self.home / 'daemon.log'}")
                 t = time.monotonic()
                 for answer in answer_requests(store, repo, inbox, labelers):
+                    self.answers.append((time.time(), answer))
                     self.say(
                         f"labelers answered {answer.request_id}: {answer.frames} frames, "
                         f"{answer.boxes} boxes → landing {answer.commit[:12]}"
@@ -202,6 +204,7 @@ class Demo:
             catalog.record_stage(cycle, stage, started_at=_utc(now - seconds), ended_at=_utc(now))
         return {
             "seed": self.config.seed,
+            "cycles": self._cycles(catalog, store),
             "config": asdict(self.config),
             "fleet_frames": frames,
             "slices": slice_metrics(report),
@@ -221,6 +224,34 @@ class Demo:
             "runs": len(instance.get_runs()),
             "manual_runs": manual,
         }
+
+    def _cycles(self, catalog, store) -> list[dict]:
+        """One entry per label batch the labelers answered: what was asked for, which slices
+        it served, how long from its landing commit to the gate's decision, and the gain."""
+        requests = {r.request_id: r for r in catalog.requests()}
+        decisions = catalog.decisions(MODEL_NAME)
+        cycles = []
+        for number, (landed_at, answer) in enumerate(self.answers, start=1):
+            after = [d for d in decisions if d.decided_at.timestamp() >= landed_at]
+            decision = after[0] if after else None
+            entry: dict = {
+                "cycle": number,
+                "request_id": answer.request_id,
+                "labeled_frames": answer.frames,
+                "requested_per_slice": dict(requests[answer.request_id].slices)
+                if answer.request_id in requests
+                else {},
+                "candidate": decision.candidate_version if decision else None,
+                "approved": decision.approved if decision else None,
+                "label_to_decision_s": round(decision.decided_at.timestamp() - landed_at, 1)
+                if decision
+                else None,
+            }
+            if decision is not None:
+                report = _read_report(store, decision.report_path)
+                entry["delta_ap"] = {s["slice"]: s["delta_ap"] for s in report["slices"]}
+            cycles.append(entry)
+        return cycles
 
 
 def _rules(decision) -> str:
