@@ -23,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import torch
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see resources/detection/__init__.py
+import torch  # noqa: E402
 
 from assets.evaluation.eval_slices import EVAL_SLICES, evaluate
 from assets.evaluation.metrics import confusion_matrix
@@ -43,7 +45,7 @@ class Story:
     drives: int = 350
     frames_per_drive: int = 24
     baseline: int = 600
-    eval: int = 1500
+    eval: int = 2000
     rain: int = 300
     green: int = 300
     epochs: int | None = None  # None: the detector's default
@@ -51,7 +53,8 @@ class Story:
     min_confidence: float = 0.05
 
 
-def run_seed(seed: int, story: Story, log=print) -> dict:
+def run_seed(seed: int, story: Story, *, keep: bool = False) -> dict:
+    """One seed of the story; `keep` adds the tables behind the numbers under `tables`."""
     times: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -122,12 +125,13 @@ def run_seed(seed: int, story: Story, log=print) -> dict:
 
     eval_frames = frames.filter(pl.col("frame_id").is_in(eval_ids))
     eval_images = images[[row[f] for f in eval_ids]]
-    reports, confusions = {}, {}
+    reports, confusions, preds = {}, {}, {}
     trees = fleet.confusers(eval_ids)
     for name, det in (("baseline", baseline), ("candidate", candidate)):
         pred = predictions_table(
             eval_ids, det.predict(eval_images, min_confidence=story.min_confidence), classes
         )
+        preds[name] = pred
         reports[name] = evaluate(eval_frames, eval_labels, pred, EVAL_SLICES)
         confusions[name] = confusion_matrix(eval_labels, pred, eval_ids, confusers=trees)
     lap("evaluate")
@@ -164,7 +168,15 @@ def run_seed(seed: int, story: Story, log=print) -> dict:
         **{f"{s}_ap_up_{MIN_GAIN}": _delta(slices, s) >= MIN_GAIN for s in TARGET_SLICES},
         f"no_slice_down_{MAX_DROP}": all(s["ap_delta"] >= -MAX_DROP for s in slices),
     }
-    return {
+    tables = {
+        "eval_frames": eval_frames,
+        "eval_labels": eval_labels,
+        "predictions": preds,
+        "pool_predictions": pool_pred,
+        "mined_ids": {"rain": rain_ids, "green": green_ids},
+        "base_ids": base_ids,
+    }
+    return ({"tables": tables} if keep else {}) | {
         "seed": seed,
         "slices": slices,
         "checks": checks,

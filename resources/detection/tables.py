@@ -59,8 +59,9 @@ def predictions_table(
             "y0": boxes[:, 1],
             "x1": boxes[:, 2],
             "y1": boxes[:, 3],
-            "cls": names[np.concatenate([d.classes for d in detections] or [[]]).astype(int)]
-            .tolist(),
+            "cls": names[
+                np.concatenate([d.classes for d in detections] or [[]]).astype(int)
+            ].tolist(),
             "confidence": np.concatenate([d.scores for d in detections] or [[]]),
         },
         schema_overrides={"frame_id": pl.String, "cls": pl.String},

@@ -23,9 +23,9 @@ from resources.detection.interface import Detections, Progress
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 30
-    batch_size: int = 32
-    lr: float = 3e-3
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 4e-3
     weight_decay: float = 1e-4
     warmup: float = 0.05  # share of steps
     flip: bool = True  # mirror images left-right half of the time
@@ -111,13 +111,16 @@ def train(
     dev = next(model.parameters()).device
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
+    # mirrored copies sit after the originals: a flipped sample is just another row
     x = to_tensor(images, dev)
     views = [encode_targets(targets, model.config)]
     if cfg.flip:
+        x = torch.cat([x, x.flip(3)]).contiguous(memory_format=torch.channels_last)
         views.append(encode_targets(targets, model.config, mirror=True))
-    dense = [
-        tuple(torch.from_numpy(a).to(dev) for a in (v.heatmap, v.regression, v.mask)) for v in views
-    ]
+    heatmap, regression, mask = (
+        torch.from_numpy(np.concatenate([getattr(v, k) for v in views])).to(dev)
+        for k in ("heatmap", "regression", "mask")
+    )
     n = len(images)
     per_epoch = max(1, math.ceil(n / cfg.batch_size))
     total = per_epoch * cfg.epochs
@@ -125,9 +128,11 @@ def train(
     warm = max(1, int(cfg.warmup * total))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         opt,
-        lambda s: (s + 1) / warm
-        if s < warm
-        else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm))),
+        lambda s: (
+            (s + 1) / warm
+            if s < warm
+            else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm)))
+        ),
     )
     model.train()
     step, seen, loss_value, stopped = 0, 0, float("nan"), False
@@ -135,18 +140,11 @@ def train(
         order = rng.permutation(n)
         for b in range(per_epoch):
             idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            flip = rng.random(len(idx)) < 0.5 if cfg.flip else np.zeros(len(idx), bool)
-            batch = x[torch.from_numpy(idx).to(dev)]
-            flip_t = torch.from_numpy(flip).to(dev)
-            batch = torch.where(flip_t[:, None, None, None], batch.flip(3), batch)
-            parts = []
-            for k in range(3):
-                plain = dense[0][k][torch.from_numpy(idx).to(dev)]
-                if cfg.flip:
-                    mirrored = dense[1][k][torch.from_numpy(idx).to(dev)]
-                    shape = (-1,) + (1,) * (plain.dim() - 1)
-                    plain = torch.where(flip_t.view(shape), mirrored, plain)
-                parts.append(plain)
+            if cfg.flip:
+                idx = idx + n * (rng.random(len(idx)) < 0.5)
+            rows = torch.from_numpy(idx).to(dev)
+            parts = (heatmap[rows], regression[rows], mask[rows])
+            batch = x[rows].contiguous(memory_format=torch.channels_last)
             loss = loss_fn(model(batch), *parts, cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()

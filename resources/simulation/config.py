@@ -21,13 +21,13 @@ class FleetConfig:
     image_size: int = 64  # square RGB frames
     frame_interval_s: float = 0.25
     # weather and light, per drive
-    rain_share: float = 0.10
+    rain_share: float = 0.07
     cloudy_share: float = 0.25
     night_share: float = 0.15
     dusk_share: float = 0.10
     # what the road passes, per stretch of road
     cone_zone_share: float = 0.30  # lane closures with orange cones
-    green_zone_share: float = 0.06  # construction zones with green cones (and some orange)
+    green_zone_share: float = 0.04  # construction zones with green cones (and some orange)
     tree_zone_share: float = 0.22  # green cone-shaped trees and shrubs: the confusers
     # transient hard frames, per frame
     glare_share: float = 0.01

@@ -1,8 +1,9 @@
 """Render a drive's frames as small RGB images, with numpy only.
 
 What makes frames hard is physical, never a flag the model could read: night leaves only
-what the headlights reach (cone reflective bands still shine); rain darkens and tints the
-scene, lowers contrast, blurs it and draws streaks and lens droplets; green cones and green
+what the headlights reach (cone reflective bands still shine); rain washes colour out, tints,
+darkens and blurs the scene, lowers contrast, mirrors objects in the wet road and draws
+streaks and lens droplets; green cones and green
 cone-shaped trees share a colour range and differ by shape (a cone has a white band and a
 dark base plate, a tree a trunk, a ragged outline and a leafy texture); glare and passing
 occluders spoil single frames. Objects are drawn with 3x3 supersampling, far to near.
@@ -48,15 +49,16 @@ def render_drive(drive: Drive, image_size: int, seed: int) -> list[np.ndarray]:
     ]
 
 
-def render_frame(
-    drive: Drive, t: int, backdrop: Backdrop, rng: np.random.Generator
-) -> np.ndarray:
+def render_frame(drive: Drive, t: int, backdrop: Backdrop, rng: np.random.Generator) -> np.ndarray:
     c = drive.conditions
     img = backdrop.at(drive.s[t])
     size = img.shape[0]
     seen = view(drive, t, size)
     for i, z, box in zip(seen.index, seen.z, seen.box, strict=True):
         _draw_object(img, drive, int(i), float(z), box)
+    if c.rain > 0:  # the wet road mirrors what stands on it
+        for box in seen.box[::-1]:
+            _reflect(img, box, 0.45 * c.rain)
     if c.weather == "cloudy":
         img = _contrast(img, 0.12)
     if c.rain > 0:
@@ -122,7 +124,7 @@ def _light(drive: Drive, z: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Scene brightness at depth z and lateral world offset x from the camera."""
     c = drive.conditions
     ambient = AMBIENT[c.time_of_day] * (0.88 if c.weather == "cloudy" else 1.0)
-    ambient *= 1.0 - 0.22 * c.rain
+    ambient *= 1.0 - 0.15 * c.rain
     if c.time_of_day == "day":
         return np.full(np.broadcast(z, x).shape, ambient)
     beam = np.exp(-np.maximum(z - 2.0, 0) / 6.0) * np.exp(-((x / (0.45 * z + 1.2)) ** 2))
@@ -203,6 +205,21 @@ def _tree(a, b, base, style: int, xs, ys):
     return foliage | trunk, color
 
 
+def _reflect(img: np.ndarray, box: np.ndarray, alpha: float) -> None:
+    """A dim, smeared, upside-down copy of the box's pixels just below it."""
+    size = img.shape[0]
+    c0, c1 = max(int(box[0]), 0), min(int(np.ceil(box[2])), size)
+    r0, r1 = max(int(box[1]), 0), min(int(np.ceil(box[3])), size)
+    depth = min(int(0.7 * (r1 - r0)), size - r1)
+    if c1 <= c0 or depth <= 0:
+        return
+    mirror = img[r1 - depth : r1, c0:c1][::-1]
+    smear = 0.5 * mirror + 0.25 * np.roll(mirror, 1, axis=0) + 0.25 * np.roll(mirror, 2, axis=0)
+    fade = alpha * np.linspace(1.0, 0.2, depth, dtype=np.float32)[:, None, None]
+    below = img[r1 : r1 + depth, c0:c1]
+    img[r1 : r1 + depth, c0:c1] = below * (1 - fade) + fade * smear * 0.8
+
+
 def _contrast(img: np.ndarray, amount: float) -> np.ndarray:
     mean = img.mean(axis=(0, 1), keepdims=True)
     return mean + (img - mean) * (1.0 - amount)
@@ -217,13 +234,13 @@ def _blur(img: np.ndarray) -> np.ndarray:
 def _rain(img: np.ndarray, r: float, rng: np.random.Generator, slant: float) -> np.ndarray:
     size = img.shape[0]
     gray = img.mean(axis=2, keepdims=True)
-    img = img * (1 - 0.4 * r) + 0.4 * r * gray * np.array([0.9, 0.97, 1.12])
-    img = _contrast(img, 0.45 * r) * (1.0 - 0.12 * r)
-    img = img * (1 - 0.7 * r) + 0.7 * r * _blur(img)
-    n = int(70 * r)
+    img = img * (1 - 0.55 * r) + 0.55 * r * gray * np.array([0.85, 0.97, 1.2])
+    img = _contrast(img, 0.3 * r) * (1.0 - 0.1 * r)
+    img = img * (1 - 0.3 * r) + 0.3 * r * _blur(img)
+    n = int(50 * r)
     length = rng.integers(4, 10, n)
     x0, y0 = rng.uniform(-4, size, n), rng.uniform(-8, size, n)
-    alpha = rng.uniform(0.12, 0.35, n)
+    alpha = rng.uniform(0.15, 0.4, n)
     steps = np.arange(10)
     ys = y0[:, None] + steps[None, :]
     xs = x0[:, None] + slant * steps[None, :]

@@ -12,7 +12,7 @@ so a drive is the same whenever and wherever it is generated.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -24,8 +24,8 @@ ZONES = ("plain", "cones", "construction", "trees")
 
 CAMERA_HEIGHT_M = 1.3
 HORIZON = 0.40  # of the image height
-FOCAL = 0.95  # of the image width, in pixels
-MIN_BOX_PX = 4.0  # objects smaller than this are neither drawn nor labeled
+FOCAL = 1.3  # focal length as a share of the image width (a narrow lens)
+MIN_BOX_PX = 5.0  # objects smaller than this are neither drawn nor labeled
 MIN_VISIBLE = 0.4  # a box more than 60% outside the frame is not labeled
 LOCAL_UTC_OFFSET_H = -8  # the fleet drives in San Francisco; timestamps are UTC
 
@@ -55,7 +55,8 @@ class Drive:
     drive_id: str
     number: int
     conditions: Conditions
-    start_utc: object  # datetime
+    start_utc: datetime
+    interval_s: float  # between frames
     s: np.ndarray  # (T,) car position along the road, m
     speed: np.ndarray  # (T,) m/s
     latitude: np.ndarray  # (T,)
@@ -67,13 +68,11 @@ class Drive:
     occlusion: np.ndarray  # (T,) bool: something passes close in front of the camera
     transient: np.ndarray  # (T, 3) float: position and size of the glare / occluder
 
-    interval_s: float
-
     @property
     def frames(self) -> int:
         return len(self.s)
 
-    def timestamp(self, frame_index: int):
+    def timestamp(self, frame_index: int) -> datetime:
         return self.start_utc + timedelta(seconds=float(frame_index) * self.interval_s)
 
 
@@ -192,7 +191,9 @@ def _conditions(config: FleetConfig, rng: np.random.Generator) -> Conditions:
     )
 
 
-def _start(config: FleetConfig, rng: np.random.Generator, number: int, time_of_day: str):
+def _start(
+    config: FleetConfig, rng: np.random.Generator, number: int, time_of_day: str
+) -> datetime:
     hours = {"day": (8.0, 16.5), "dusk": (17.0, 18.8), "night": (20.5, 27.5)}[time_of_day]
     local_hour = rng.uniform(*hours)
     day = timedelta(days=number // 24)
@@ -244,7 +245,7 @@ def _zone_objects(rng: np.random.Generator, zone: str, start: float, end: float)
     if zone in ("cones", "construction"):
         sides = [rng.choice([-1.0, 1.0])] if rng.random() < 0.7 else [-1.0, 1.0]
         for side in sides:
-            x0 = side * rng.uniform(0.9, 2.3)
+            x0 = side * rng.uniform(0.8, 2.0)
             pos = start + rng.uniform(0, 3)
             while pos < end:
                 green = zone == "construction" and rng.random() < 0.75
@@ -255,15 +256,15 @@ def _zone_objects(rng: np.random.Generator, zone: str, start: float, end: float)
         for side in sides:
             pos = start + rng.uniform(0, 4)
             while pos < end:
-                rows.append(_tree(rng, pos, side * rng.uniform(1.4, 3.2)))
+                rows.append(_tree(rng, pos, side * rng.uniform(1.2, 2.8)))
                 pos += rng.uniform(3.0, 6.0)
     else:
         if rng.random() < 0.25:
             side = rng.choice([-1.0, 1.0])
-            rows.append(_cone(rng, ORANGE, rng.uniform(start, end), side * rng.uniform(0.8, 2.0)))
+            rows.append(_cone(rng, ORANGE, rng.uniform(start, end), side * rng.uniform(0.7, 1.8)))
         if rng.random() < 0.15:
             side = rng.choice([-1.0, 1.0])
-            rows.append(_tree(rng, rng.uniform(start, end), side * rng.uniform(1.4, 3.0)))
+            rows.append(_tree(rng, rng.uniform(start, end), side * rng.uniform(1.2, 2.6)))
     return rows
 
 
@@ -279,9 +280,9 @@ def _cone(rng: np.random.Generator, kind: int, s: float, x: float) -> tuple:
 
 
 def _tree(rng: np.random.Generator, s: float, x: float) -> tuple:
-    height = rng.uniform(0.7, 1.3)
-    shade = rng.random()
-    color = np.array([0.14 + 0.22 * shade, 0.42 + 0.28 * shade, 0.14 + 0.12 * shade])
+    height = rng.uniform(0.6, 1.2)
+    shade = rng.random()  # from a dark fir to a bright young shrub, overlapping green cones
+    color = np.array([0.14 + 0.30 * shade, 0.42 + 0.40 * shade, 0.14 + 0.14 * shade])
     color = color + rng.normal(0, 0.03, 3)
-    style = int(rng.random() < 0.5)
-    return (TREE, s, x, height, height * rng.uniform(0.5, 0.75), np.clip(color, 0, 1), style)
+    style = int(rng.random() < 0.4)
+    return (TREE, s, x, height, height * rng.uniform(0.5, 0.7), np.clip(color, 0, 1), style)
