@@ -63,6 +63,7 @@ def flag(frame_id, reason, flagged_by, repo, backend, model) -> None:
         from resources.catalog import Catalog
         from resources.review import MODEL_NAME, FrameSource, default_reviewer, flag_frame
 
+        model = model or MODEL_NAME
         frames = FrameSource(open_store(backend), repo)
         with Catalog() as catalog:
             record = flag_frame(
@@ -71,12 +72,13 @@ def flag(frame_id, reason, flagged_by, repo, backend, model) -> None:
                 frame_id,
                 reason,
                 flagged_by=flagged_by or default_reviewer(),
-                model=model or MODEL_NAME,
+                model=model,
             )
-    version = record.model_version or "no production model"
+    against = (
+        f"{model} {record.model_version}" if record.model_version else f"no production {model}"
+    )
     click.echo(
-        f"flag {record.id}: {record.frame_id} by {record.flagged_by} "
-        f"(model {version}): {record.reason}"
+        f"flag {record.id}: {record.frame_id} by {record.flagged_by} ({against}): {record.reason}"
     )
 
 

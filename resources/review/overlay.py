@@ -12,7 +12,7 @@ import polars as pl
 
 from resources.tables import CLASSES
 
-LABEL_SCALE = 1 / 16  # label height as a share of the image width
+LABEL_SCALE = 1 / 22  # label height as a share of the image width
 
 
 @dataclass(frozen=True)
@@ -29,16 +29,26 @@ class Box:
         return f"{self.cls} {self.confidence:.2f}"
 
     @property
+    def short_label(self) -> str:
+        """What the overlay writes next to the box (the legend below has the full name)."""
+        return f"{self.cls.removesuffix('_cone')} {self.confidence:.2f}"
+
+    @property
     def css_class(self) -> str:
         return f"box-{self.cls}" if self.cls in CLASSES else "box-other"
 
-    def label_y(self, font_size: float) -> float:
-        """Baseline of the label: above the box, or just inside it at the image's top edge."""
-        return self.y - 1 if self.y >= font_size + 1 else self.y + font_size
+    def label_at(self, image_width: float, font: float) -> tuple[float, float, str]:
+        """Where the label goes (x, baseline y, SVG text-anchor): above the box, or inside
+        its top at the image's top edge; left-aligned, or right-aligned in the right half so
+        it does not run off the image."""
+        y = self.y - 1 if self.y >= font + 1 else self.y + font
+        if self.x + self.width / 2 > image_width / 2:
+            return round(self.x + self.width, 2), round(y, 2), "end"
+        return self.x, round(y, 2), "start"
 
 
 def font_size(image_width: int) -> float:
-    return max(image_width * LABEL_SCALE, 1.0)
+    return round(max(image_width * LABEL_SCALE, 1.0), 2)
 
 
 def boxes_by_frame(predictions: pl.DataFrame | None, min_confidence: float) -> dict[str, list[Box]]:
