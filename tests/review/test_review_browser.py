@@ -1,0 +1,124 @@
+"""The review page in a real browser: Debian's headless Chromium, driven through Selenium and the
+matching `chromedriver` (both from apt; no browser download). The app runs in a uvicorn server
+on a free port of 127.0.0.1 in a thread of this process, so the test reads the same catalog.
+
+Skipped, saying why, when Chromium, its driver or the `selenium` package is missing; CI installs
+them with `apt-get install -y chromium chromium-driver`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from resources.review import create_app
+from tests.review.conftest import REPO, REVIEWER, SLICE_NAME, VERSION
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",  # root in a container has no user namespaces for the sandbox
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
+    "--window-size=1280,1000",
+)
+
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"no headless Chromium at {CHROMIUM}: apt-get install -y chromium chromium-driver",
+    ),
+    pytest.mark.skipif(
+        not CHROMEDRIVER.exists(),
+        reason=f"no chromedriver at {CHROMEDRIVER}: apt-get install -y chromium-driver",
+    ),
+]
+webdriver = pytest.importorskip("selenium.webdriver", reason="the selenium package is missing")
+
+
+@pytest.fixture
+def server(store, catalog):
+    """The review app on a free port, served until the test ends; yields its base URL."""
+    app = create_app(store, catalog, repo=REPO, reviewer=REVIEWER)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the review server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}"):
+        options.add_argument(flag)
+    # An explicit driver path: Selenium Manager (which would go online) is never consulted.
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+    shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
+
+
+def test_flag_a_frame_in_chromium(server, browser, catalog, store):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from assets.storage import read_table
+
+    ranked = read_table(store, REPO, "main", f"slices/{SLICE_NAME}.parquet").sort("rank")
+    frame_id = ranked["frame_id"][1]
+    browser.get(f"{server}/slices/{SLICE_NAME}?min_conf=0.1")
+    selector = f'li.card[data-frame-id="{frame_id}"]'
+    card = browser.find_element(By.CSS_SELECTOR, selector)
+    assert "flagged" not in card.get_attribute("class").split()
+
+    # The frame's PNG decoded in the browser, and the model's boxes drawn over it.
+    image = card.find_element(By.TAG_NAME, "img")
+    WebDriverWait(browser, 10).until(lambda _: image.get_attribute("complete") == "true")
+    assert browser.execute_script("return arguments[0].naturalWidth", image) == 64
+    assert len(card.find_elements(By.CSS_SELECTOR, "svg.overlay rect")) >= 1
+
+    card.find_element(By.NAME, "reason").send_keys("box on a shadow, not a cone")
+    card.find_element(By.CSS_SELECTOR, "form.flag button").click()
+    WebDriverWait(browser, 10).until(seen.staleness_of(card))  # the form posted, page reloaded
+
+    flagged = WebDriverWait(browser, 10).until(
+        seen.presence_of_element_located((By.CSS_SELECTOR, f"{selector}.flagged"))
+    )
+    assert f"Flagged by {REVIEWER}" in flagged.text
+    assert "box on a shadow, not a cone" in flagged.text
+    assert browser.current_url.endswith(f"#frame-{frame_id}")
+    [flag] = catalog.flags()
+    assert (flag.frame_id, flag.reason, flag.flagged_by, flag.model_version) == (
+        frame_id,
+        "box on a shadow, not a cone",
+        REVIEWER,
+        VERSION,
+    )
