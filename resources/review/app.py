@@ -13,9 +13,11 @@ reach it), and a POST whose `Origin` is another site is refused.
 from __future__ import annotations
 
 import math
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import jinja2
+import polars as pl
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -28,11 +30,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from resources.catalog import Catalog, CatalogError, InvalidRecordError
+from resources.catalog import Catalog, CatalogError, InvalidRecordError, ReviewFlag
 from resources.review.errors import InvalidInputError, ReviewError
 from resources.review.flagging import MAX_REASON, MODEL_NAME, flag_frame, production_version
 from resources.review.frames import FrameSource
-from resources.review.overlay import boxes_by_frame, font_size
+from resources.review.overlay import Box, boxes_by_frame, font_size
 from resources.versioning import StoreError, VersionedStore
 
 PER_PAGE = 24
@@ -111,25 +113,11 @@ class _Review:
         shown = selection.slice((number - 1) * self.per_page, self.per_page)
         ids = shown.get_column("frame_id").to_list()
         predictions = self.frames.predictions(commit, ids)
-        boxes = boxes_by_frame(predictions, min_conf)
-        wanted, flags = set(ids), {}
-        for flag in self.catalog.flags():
-            if flag.frame_id in wanted:
-                flags.setdefault(flag.frame_id, []).append(flag)
+        cards = _cards(shown, boxes_by_frame(predictions, min_conf), self._open_flags(ids))
 
         def url(page: int) -> str:
             return _page_url(slice_name, page, min_conf)
 
-        cards = [
-            {
-                **row,
-                "boxes": boxes.get(row["frame_id"], []),
-                "flags": flags.get(row["frame_id"], []),
-                "font": font_size(row["width"]),
-                "display_height": round(DISPLAY_WIDTH * row["height"] / row["width"]),
-            }
-            for row in shown.iter_rows(named=True)
-        ]
         context = {
             "slice_name": slice_name,
             "slices": self.frames.slices(commit),
@@ -152,6 +140,13 @@ class _Review:
             "display_width": DISPLAY_WIDTH,
         }
         return self.templates.TemplateResponse(request, "frames.html", context)
+
+    def _open_flags(self, frame_ids: list[str]) -> dict[str, list[ReviewFlag]]:
+        wanted, found = set(frame_ids), {}
+        for flag in self.catalog.flags():
+            if flag.frame_id in wanted:
+                found.setdefault(flag.frame_id, []).append(flag)
+        return found
 
     def image(self, request: Request) -> Response:
         frames = self.frames
@@ -178,6 +173,22 @@ class _Review:
         status, message = _status(exc)
         context = {"status": status, "message": message}
         return self.templates.TemplateResponse(request, "error.html", context, status_code=status)
+
+
+def _cards(
+    shown: pl.DataFrame, boxes: dict[str, list[Box]], flags: dict[str, list[ReviewFlag]]
+) -> list[dict[str, Any]]:
+    """What the template shows per frame: its row, boxes, open flags and display size."""
+    return [
+        {
+            **row,
+            "boxes": boxes.get(row["frame_id"], []),
+            "flags": flags.get(row["frame_id"], []),
+            "font": font_size(row["width"]),
+            "display_height": round(DISPLAY_WIDTH * row["height"] / row["width"]),
+        }
+        for row in shown.iter_rows(named=True)
+    ]
 
 
 def card_id(frame_id: str) -> str:

@@ -34,7 +34,7 @@ class FrameSource:
     def __init__(self, store: VersionedStore, repo: str, ref: str = "main"):
         self.store, self.repo, self.ref = store, repo, ref
         self._table = lru_cache(maxsize=16)(self._read)
-        self._images = lru_cache(maxsize=8)(self._read_images)
+        self._images = lru_cache(maxsize=32)(self._read_images)  # drive logs: 24 frames each
 
     def commit(self) -> str:
         """The commit `ref` points at now; pass it to every other call of one request."""
