@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 QUICK ?=
 SEED ?= 0
 
-.PHONY: install test lint demo ui bench-store bench-loop clean
+.PHONY: install system-deps test lint demo ui bench-store bench-loop clean
 
 install: $(STAMP)
 
@@ -19,7 +19,18 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-test: install
+# Debian packages for the browser test of the review page and the catalog's PostgreSQL tests;
+# when they cannot be installed (no root, no apt) those tests skip and say why.
+system-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	    && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends chromium chromium-driver postgresql >/dev/null \
+	    || echo "system-deps: apt-get failed; browser and PostgreSQL tests will skip"; \
+	else echo "system-deps: no root apt-get; browser and PostgreSQL tests will skip"; fi
+
+test: install system-deps
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: install
