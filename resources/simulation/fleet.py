@@ -7,7 +7,7 @@ tests and benchmarks call them, the way only a labeling team knows what is reall
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -22,9 +22,10 @@ from resources.simulation.world import (
     ORANGE,
     TREE,
     Drive,
+    View,
     drive_number,
     make_drive,
-    view,
+    views,
     zone_at,
 )
 from resources.tables import BOXES, DRIVE_LOG, conform, frame_id
@@ -101,9 +102,7 @@ class Fleet:
     def frame_facts(self, frame_ids: Sequence[str]) -> pl.DataFrame:
         rows = []
         size = self.config.image_size
-        for fid in frame_ids:
-            drive, t = self._locate(fid)
-            seen = view(drive, t, size)
+        for fid, drive, t, seen in self._seen(frame_ids):
             big = _clip(seen.box, size)
             labeled = seen.labeled
             tree = (seen.kind == TREE) & (big[:, 3] - big[:, 1] >= 4.0)
@@ -130,9 +129,7 @@ class Fleet:
     def _boxes(self, frame_ids: Sequence[str], kinds: tuple[int, ...]) -> pl.DataFrame:
         size = self.config.image_size
         ids, coords, classes = [], [], []
-        for fid in frame_ids:
-            drive, t = self._locate(fid)
-            seen = view(drive, t, size)
+        for fid, _, _, seen in self._seen(frame_ids):
             keep = np.isin(seen.kind, kinds)
             keep &= seen.labeled if TREE not in kinds else seen.kind == TREE
             for box, kind in zip(_clip(seen.box[keep], size), seen.kind[keep], strict=True):
@@ -154,6 +151,22 @@ class Fleet:
             ),
             BOXES,
         )
+
+    def _seen(self, frame_ids: Sequence[str]) -> Iterator[tuple[str, Drive, int, View]]:
+        """(frame id, drive, frame index, view) per frame, in order; projected per drive."""
+        located = [(fid, *self._locate(fid)) for fid in frame_ids]
+        by_drive: dict[str, list[int]] = {}
+        for _, drive, t in located:
+            by_drive.setdefault(drive.drive_id, []).append(t)
+        seen = {
+            (drive_id, t): v
+            for drive_id, frames in by_drive.items()
+            for t, v in zip(
+                frames, views(self._drive(drive_id), self.config.image_size, frames), strict=True
+            )
+        }
+        for fid, drive, t in located:
+            yield fid, drive, t, seen[drive.drive_id, t]
 
     def _locate(self, fid: str) -> tuple[Drive, int]:
         drive_id, _, index = fid.partition("-")

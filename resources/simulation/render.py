@@ -6,7 +6,7 @@ darkens and blurs the scene, lowers contrast, mirrors objects in the wet road an
 streaks and lens droplets; green cones and green
 cone-shaped trees share a colour range and differ by shape (a cone has a white band and a
 dark base plate, a tree a trunk, a ragged outline and a leafy texture); glare and passing
-occluders spoil single frames. Objects are drawn with 3x3 supersampling, far to near.
+occluders spoil single frames. Objects are drawn with 2x2 supersampling, far to near.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from resources.simulation.world import (
     HORIZON,
     TREE,
     Drive,
-    view,
+    View,
+    views,
 )
 
 SKY = {  # (top, horizon) colours
@@ -36,7 +37,8 @@ NIGHT_SKY = ((0.02, 0.02, 0.05), (0.09, 0.08, 0.11))
 AMBIENT = {"day": 1.0, "dusk": 0.6, "night": 0.13}
 TINT = {"day": (1.0, 1.0, 1.0), "dusk": (1.06, 0.9, 0.76), "night": (0.95, 0.95, 1.05)}
 NOISE = {"day": 0.012, "dusk": 0.02, "night": 0.035}
-SUB = 3  # supersampling per pixel side
+SUB = 2  # supersampling per pixel side
+SUB_OFFSETS = (np.arange(SUB) + 0.5) / SUB
 WHITE, BASE, TRUNK = (0.93, 0.93, 0.9), (0.1, 0.1, 0.11), (0.36, 0.23, 0.11)
 
 
@@ -44,16 +46,17 @@ def render_drive(drive: Drive, image_size: int, seed: int) -> list[np.ndarray]:
     """All frames of `drive` as (S, S, 3) uint8 arrays."""
     backdrop = _backdrop(drive, image_size, np.random.default_rng([seed, drive.number, 2]))
     return [
-        render_frame(drive, t, backdrop, np.random.default_rng([seed, drive.number, 1, t]))
-        for t in range(drive.frames)
+        render_frame(drive, t, seen, backdrop, np.random.default_rng([seed, drive.number, 1, t]))
+        for t, seen in enumerate(views(drive, image_size))
     ]
 
 
-def render_frame(drive: Drive, t: int, backdrop: Backdrop, rng: np.random.Generator) -> np.ndarray:
+def render_frame(
+    drive: Drive, t: int, seen: View, backdrop: Backdrop, rng: np.random.Generator
+) -> np.ndarray:
+    """Frame `t` of `drive`, showing the objects `seen` (its `view`)."""
     c = drive.conditions
     img = backdrop.at(drive.s[t])
-    size = img.shape[0]
-    seen = view(drive, t, size)
     for i, z, box in zip(seen.index, seen.z, seen.box, strict=True):
         _draw_object(img, drive, int(i), float(z), box)
     if c.rain > 0:  # the wet road mirrors what stands on it
@@ -153,33 +156,29 @@ def _draw_object(img: np.ndarray, drive: Drive, i: int, z: float, box: np.ndarra
     c1, r1 = min(int(np.ceil(x1)), size), min(int(np.ceil(y1)), size)
     if c1 <= c0 or r1 <= r0:
         return
-    sub = (np.arange(SUB) + 0.5) / SUB
-    xs = (np.arange(c0, c1)[:, None] + sub[None, :]).ravel()  # (W*SUB,)
-    ys = (np.arange(r0, r1)[:, None] + sub[None, :]).ravel()  # (H*SUB,)
-    shape = (len(ys), len(xs))
-    b = np.broadcast_to((xs - 0.5 * (x0 + x1)) / (0.5 * (x1 - x0)), shape)  # across, -1..1
-    a = np.broadcast_to(((ys - y0) / (y1 - y0))[:, None], shape)  # down, 0 at the top
-    base = np.array(o.color[i])
-    light = float(_light(drive, np.array(z), np.array(o.x[i])))
-    tint = np.array(TINT[drive.conditions.time_of_day])
+    xs = (np.arange(c0, c1)[:, None] + SUB_OFFSETS).ravel()  # (W*SUB,) sample columns
+    ys = (np.arange(r0, r1)[:, None] + SUB_OFFSETS).ravel()  # (H*SUB,) sample rows
+    b = ((xs - 0.5 * (x0 + x1)) / (0.5 * (x1 - x0)))[None, :]  # (1, W*SUB) across, -1..1
+    a = ((ys - y0) / (y1 - y0))[:, None]  # (H*SUB, 1) down, 0 at the top
+    c = drive.conditions
+    light = _light(drive, np.array(z), np.array(o.x[i])) * np.array(TINT[c.time_of_day])
     if o.kind[i] == TREE:
-        mask, color = _tree(a, b, base, int(o.style[i]), xs, ys)
+        mask, color = _tree(a, b, o.color[i], int(o.style[i]), xs, ys)
     else:
-        mask, color = _cone(a, b, base, night=drive.conditions.time_of_day == "night")
-    color = color * (light * tint)
+        mask, color = _cone(a, b, o.color[i], night=c.time_of_day == "night")
     h, w = r1 - r0, c1 - c0
     cover = mask.reshape(h, SUB, w, SUB).mean(axis=(1, 3))[..., None]
-    paint = (color * mask[..., None]).reshape(h, SUB, w, SUB, 3).mean(axis=(1, 3))
-    patch = img[r0:r1, c0:c1]
-    img[r0:r1, c0:c1] = patch * (1 - cover) + paint
+    paint = (color * light * mask[..., None]).reshape(h, SUB, w, SUB, 3).mean(axis=(1, 3))
+    img[r0:r1, c0:c1] = img[r0:r1, c0:c1] * (1 - cover) + paint
 
 
 def _cone(a: np.ndarray, b: np.ndarray, base: np.ndarray, night: bool):
-    body = (a >= 0.02) & (a <= 0.88) & (np.abs(b) <= 0.1 + 0.72 * a / 0.88)
-    plate = (a > 0.88) & (a <= 1.0) & (np.abs(b) <= 1.0)
+    """Coverage mask and colour of a cone: body, white reflective band, dark base plate."""
+    across = np.abs(b)
+    body = (a >= 0.02) & (a <= 0.88) & (across <= 0.1 + 0.72 * a / 0.88)
+    plate = (a > 0.88) & (a <= 1.0) & (across <= 1.0)
     band = body & (a >= 0.38) & (a <= 0.56)
-    shade = (1.0 - 0.22 * b)[..., None]
-    color = base * shade
+    color = base * (1.0 - 0.22 * b)[..., None]
     # the reflective band returns the headlights: at night it is the brightest part of a cone
     white = np.array(WHITE) * (2.6 if night else 1.0)
     color = np.where(band[..., None], white, color)
@@ -188,6 +187,7 @@ def _cone(a: np.ndarray, b: np.ndarray, base: np.ndarray, night: bool):
 
 
 def _tree(a, b, base, style: int, xs, ys):
+    """Coverage mask and colour of a tree: leafy foliage (smooth or tiered) on a trunk."""
     top = 0.8
     grow = np.clip(a / top, 0, 1)
     if style == 1:  # tiered: three stacked triangles, a zig-zag outline
@@ -195,8 +195,9 @@ def _tree(a, b, base, style: int, xs, ys):
         half = (0.35 + 0.65 * grow) * (0.55 + 0.45 * local)
     else:  # a clipped shrub: smooth cone with a ragged edge
         half = (0.15 + 0.85 * grow) * (0.9 + 0.1 * np.sin(ys[:, None] * 7.3 + xs[None, :] * 3.1))
-    foliage = (a <= top) & (np.abs(b) <= half)
-    trunk = (a > top - 0.02) & (a <= 1.0) & (np.abs(b) <= 0.14)
+    across = np.abs(b)
+    foliage = (a <= top) & (across <= half)
+    trunk = (a > top - 0.02) & (a <= 1.0) & (across <= 0.14)
     leaves = 0.8 + 0.32 * np.sin(xs[None, :] * 5.1 + ys[:, None] * 2.3) * np.sin(
         ys[:, None] * 4.7 - xs[None, :] * 1.9
     )

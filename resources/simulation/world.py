@@ -11,6 +11,7 @@ so a drive is the same whenever and wherever it is generated.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -131,33 +132,45 @@ def make_drive(config: FleetConfig, number: int) -> Drive:
 
 def view(drive: Drive, frame_index: int, image_size: int) -> View:
     """Project the drive's objects into frame `frame_index`; far objects first."""
+    return views(drive, image_size, [frame_index])[0]
+
+
+def views(drive: Drive, image_size: int, frames: Sequence[int] | None = None) -> list[View]:
+    """`view` of several frames (default: all), projecting them in one go."""
     o = drive.objects
-    z = o.s - drive.s[frame_index]
+    t = np.arange(drive.frames) if frames is None else np.asarray(frames, dtype=int)
+    z = o.s[None, :] - drive.s[t][:, None]  # (T, n) depth of every object in every frame
     f = FOCAL * image_size
     ok = z > 1.0
-    height_px = np.where(ok, f * o.height / np.maximum(z, 1e-3), 0.0)
+    near = np.maximum(z, 1e-3)
+    height_px = np.where(ok, f * o.height / near, 0.0)
     ok &= height_px >= MIN_BOX_PX
-    u = image_size / 2 + f * o.x / np.maximum(z, 1e-3)
-    bottom = HORIZON * image_size + f * CAMERA_HEIGHT_M / np.maximum(z, 1e-3)
-    half_w = 0.5 * f * o.width / np.maximum(z, 1e-3)
-    box = np.stack([u - half_w, bottom - height_px, u + half_w, bottom], axis=1)
+    u = image_size / 2 + f * o.x / near
+    bottom = HORIZON * image_size + f * CAMERA_HEIGHT_M / near
+    half_w = 0.5 * f * o.width / near
+    box = np.stack([u - half_w, bottom - height_px, u + half_w, bottom], axis=-1)  # (T, n, 4)
     clipped = np.clip(box, 0, image_size)
-    inside = (clipped[:, 2] > clipped[:, 0]) & (clipped[:, 3] > clipped[:, 1])
-    ok &= inside
-    area = (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1])
-    visible = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
-    labeled = (visible >= MIN_VISIBLE * np.maximum(area, 1e-6)) & (
-        clipped[:, 3] - clipped[:, 1] >= MIN_BOX_PX * 0.75
+    width, height = clipped[..., 2] - clipped[..., 0], clipped[..., 3] - clipped[..., 1]
+    ok &= (width > 0) & (height > 0)
+    area = (box[..., 2] - box[..., 0]) * (box[..., 3] - box[..., 1])
+    labeled = (width * height >= MIN_VISIBLE * np.maximum(area, 1e-6)) & (
+        height >= MIN_BOX_PX * 0.75
     )
-    index = np.flatnonzero(ok)
-    index = index[np.argsort(-z[index], kind="stable")]
-    return View(
-        index=index,
-        kind=o.kind[index],
-        z=z[index],
-        box=box[index],
-        labeled=labeled[index] & (o.kind[index] != TREE),
-    )
+    labeled &= o.kind != TREE
+    result = []
+    for k in range(len(t)):
+        index = np.flatnonzero(ok[k])
+        index = index[np.argsort(-z[k, index], kind="stable")]
+        result.append(
+            View(
+                index=index,
+                kind=o.kind[index],
+                z=z[k, index],
+                box=box[k, index],
+                labeled=labeled[k, index],
+            )
+        )
+    return result
 
 
 def zone_at(drive: Drive, frame_index: int) -> str:

@@ -21,7 +21,14 @@ from resources.detection.train import encode_targets
 from resources.simulation import Fleet, FleetConfig
 from resources.tables import CLASSES
 
-torch.set_num_threads(2)
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """`pytest -n 2` runs two workers on two cores: one torch thread each is fastest."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
