@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from resources.cli.demo import demo, ui
+from resources.cli.labels import labels
 from resources.cli.review import flag, flags, review
 from resources.cli.store import store
 
@@ -22,6 +23,7 @@ def main() -> None:
 main.add_command(store)
 main.add_command(demo)
 main.add_command(ui)
+main.add_command(labels)
 main.add_command(flag)
 main.add_command(flags)
 main.add_command(review)
