@@ -6,6 +6,7 @@
 | `FLEETLOOP_CATALOG_URL` | SQLite in `$FLEETLOOP_HOME` | the catalog database |
 | `FLEETLOOP_MODEL` | `cone_net` | the detector implementation |
 | `FLEETLOOP_EPOCHS` | the model's default | training epochs |
+| `FLEETLOOP_LABELING` | `simulated` | where requests go (`file-drop`: `FLEETLOOP_LABELING_DROP`) |
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
-from resources.labeling import SimulatedLabelingService
+from resources.interop.service import labeling_from_env
 from resources.store_resource import store_resource_from_env
 
 
@@ -23,7 +24,7 @@ def resources_from_env() -> dict[str, Any]:
     return {
         "store": store_resource_from_env(),
         "catalog": CatalogResource(),
-        "labeling": SimulatedLabelingService(),
+        "labeling": labeling_from_env(),
         "detector": DetectorResource(
             model=os.environ.get("FLEETLOOP_MODEL", "cone_net"),
             epochs=int(os.environ.get("FLEETLOOP_EPOCHS", "0") or 0),
