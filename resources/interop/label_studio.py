@@ -191,14 +191,13 @@ def _boxes(
 def _box(result: Any, width: int, height: int) -> Box | None:
     if not isinstance(result, dict):
         raise ValueError("not a JSON object")
-    kind = result.get("type")
-    if kind == "rectangle":
-        raise ValueError("a box without a class: draw boxes with the RectangleLabels of the config")
-    if kind != "rectanglelabels":
-        return None  # other controls (choices, text areas) hold no box
-    value = result.get("value")
+    kind, value = result.get("type"), result.get("value")
     if not isinstance(value, dict):
         raise ValueError("no 'value' object")
+    if kind != "rectanglelabels":
+        if {"x", "y", "width", "height"} & value.keys():  # a region we would silently lose
+            raise ValueError(f"a {kind!r} region: draw boxes with the config's RectangleLabels")
+        return None  # other controls (choices, text areas) hold no box
     names = value.get("rectanglelabels")
     if not (isinstance(names, list) and len(names) == 1 and isinstance(names[0], str)):
         raise ValueError(f"value.rectanglelabels must hold exactly one class, not {names!r}")

@@ -74,7 +74,14 @@ LABEL_STUDIO_BREAKAGES = {
     "outside the image": (set_value(x=150.0), "lies outside the 64x64 image"),
     "negative size": (set_value(height=-3.0), "must be positive"),
     "rotated": (set_value(rotation=30), "a rotated box"),
-    "box without class": (lambda ls: first_result(ls).update(type="rectangle"), "without a class"),
+    "box without class": (
+        lambda ls: first_result(ls).update(type="rectangle"),
+        "a 'rectangle' region",
+    ),
+    "other config's box": (
+        lambda ls: first_result(ls).update(type="labels"),
+        "a 'labels' region: draw boxes with the config's RectangleLabels",
+    ),
     "unknown frame": (
         lambda ls: ls[0]["data"].update(frame_id="d9999-00000"),
         "'d9999-00000' is not a frame of the fleet",

@@ -82,6 +82,8 @@ def test_latest_usable_annotation_wins_and_skipped_tasks_are_left_out(
     exported = label_studio_export(tasks, labeled, 64)
     reviewed, skipped, unlabeled = exported[0], exported[1], exported[2]
     current = reviewed["annotations"][0]
+    choice = {"id": "c1", "type": "choices", "from_name": "weather", "to_name": "image"}
+    current["result"].append({**choice, "value": {"choices": ["rain"]}})  # holds no box
     stale = {**current, "id": 1, "created_at": "2026-03-01T08:00:00Z", "result": []}
     newer_but_cancelled = {**current, "id": 2, "created_at": "2026-03-10T08:00:00Z"}
     newer_but_cancelled.update(was_cancelled=True, result=[])
