@@ -124,7 +124,12 @@ def footnotes(results: dict) -> list[str]:
     fsync = results.get("fsync_ms_p50", {})
     notes = [
         f"fsync p50 on this disk: {_fmt(fsync.get('start'))} ms at the start of the run, "
-        f"{_fmt(fsync.get('end'))} ms at the end (a branch creation pays two)",
+        f"{_fmt(fsync.get('end'))} ms at the end; just before the branch creations: "
+        + ", ".join(
+            f"{_fmt(ms)} ms @ {int(size):,}"
+            for size, ms in results.get("branch_create_fsync_ms_p50", {}).items()
+        )
+        + " (a durable branch creation pays two fsyncs)",
         "plain bulk = `cp -r` of the files (no fsync); writing them from memory: "
         f"{_fmt(plain['bulk_write_objects_per_s'])}/s",
         "git: commit = `git commit`; put+commit adds writing the files and `git add`",
