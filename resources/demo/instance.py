@@ -49,6 +49,7 @@ def demo_environment(home: Path, extra: dict[str, str] | None = None) -> dict[st
             ),
             "PYTHONWARNINGS": "ignore",
             "DAGSTER_DISABLE_TELEMETRY": "1",
+            "FLEETLOOP_LABELING": "simulated",  # the demo's labelers are the simulated ones
         }
     )
     env.update(extra or {})

@@ -47,9 +47,13 @@ def _utc(seconds: float) -> datetime:
 
 class Demo:
     def __init__(self, config: DemoConfig, home: Path, say: Callable[[str], None]):
-        self.config, self.home, self.say = config, home, say
+        self.config, self.home, self._say = config, home, say
+        self._started = time.monotonic()
         self.outside: dict[str, float] = {"simulate_fleet": 0.0, "upload": 0.0, "labeling": 0.0}
         self.answers: list[tuple[float, object]] = []  # (wall clock, Answer) per label batch
+
+    def say(self, line: str) -> None:
+        self._say(f"[{time.monotonic() - self._started:6.1f} s] {line}")
 
     # -- set-up ---------------------------------------------------------------------------
     def prepare(self) -> dict[str, str]:
@@ -103,6 +107,7 @@ class Demo:
         with running_daemon(self.home, env) as daemon, dg.DagsterInstance.get() as instance:
             self.say(f"dagster daemon started (pid {daemon.pid}); instance {env['DAGSTER_HOME']}")
             self._wait_for_automation(instance, daemon)
+            self.say("automation sensor ticking; the fleet uploads")
             t = time.monotonic()
             logs = {d: fleet.drive_log(d) for d in fleet.drive_ids}
             self.outside["simulate_fleet"] = time.monotonic() - t
