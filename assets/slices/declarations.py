@@ -88,7 +88,7 @@ SLICES: tuple[SliceSpec, ...] = (
         "holdout",
         "A random held-out sample, labeled once and never trained on: the evaluation set.",
         RandomSample(seed=23),
-        target_size=1200,
+        target_size=2000,
         role="eval",
     ),
     SliceSpec(
