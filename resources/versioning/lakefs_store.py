@@ -43,11 +43,13 @@ from resources.versioning.lakefs_errors import (
 )
 from resources.versioning.names import (
     check_branch_name,
+    check_metadata,
     check_path,
     check_prefix,
     check_ref,
     check_repository_name,
     check_tag_name,
+    check_text,
 )
 from resources.versioning.protocol import DEFAULT_CONTENT_TYPE, VersionedStore
 from resources.versioning.records import (
@@ -215,8 +217,8 @@ class LakeFSStore(VersionedStore):
         """Stage an object. A file object is copied in chunks into the wrapper's writer, which
         spools past 32 MiB to a temporary file and streams that body, so memory stays bounded."""
         target = self._branch(repo, branch)
-        _check_text("content_type", content_type)
-        self._upload(target, check_path(path), data, content_type, _check_metadata(metadata))
+        check_text("content_type", content_type)
+        self._upload(target, check_path(path), data, content_type, check_metadata(metadata))
         return self.stat(repo, branch, path)
 
     def put_many(self, repo: str, branch: str, items: Iterable[tuple[str, bytes]]) -> int:
@@ -326,7 +328,7 @@ class LakeFSStore(VersionedStore):
         allow_empty: bool = False,
     ) -> Commit:
         target = self._branch(repo, branch)
-        meta = _check_metadata(metadata)
+        meta = check_metadata(metadata)
         with sdk_errors(repo, f"branch {branch!r}"):
             created = target.commit(message, metadata=meta, allow_empty=allow_empty)
             return commit_record(created.get_commit())
@@ -367,8 +369,8 @@ class LakeFSStore(VersionedStore):
     ) -> Commit:
         chosen = _strategy(strategy)
         reference = self._ref(repo, source)
-        meta = _check_metadata(metadata)
-        _check_text("merge message", message, optional=True)
+        meta = check_metadata(metadata)
+        check_text("merge message", message, optional=True)
         self._refuse_dirty(repo, destination, "merging into it")
         try:
             with sdk_errors(
@@ -451,20 +453,6 @@ def _copy(data: bytes | BinaryIO, writer: Any) -> None:
         writer.write(chunk)
 
 
-def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
-    if metadata is not None and not isinstance(metadata, Mapping):
-        raise InvalidArgumentError(
-            f"metadata must be a mapping of strings to strings, not {type(metadata).__name__}"
-        )
-    items = dict(metadata or {})
-    for key, value in items.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise InvalidArgumentError(
-                f"metadata must map strings to strings; got {key!r}: {value!r}"
-            )
-    return items
-
-
 def _strategy(strategy: MergeStrategy | str | None) -> MergeStrategy | None:
     if strategy is None:
         return None
@@ -474,8 +462,3 @@ def _strategy(strategy: MergeStrategy | str | None) -> MergeStrategy | None:
         raise InvalidArgumentError(
             f"unknown merge strategy {strategy!r}: use 'source-wins' or 'dest-wins'"
         ) from None
-
-
-def _check_text(what: str, value: str | None, *, optional: bool = False) -> None:
-    if not isinstance(value, str) and not (optional and value is None):
-        raise InvalidArgumentError(f"{what} must be a string, not {type(value).__name__}")

@@ -1,4 +1,5 @@
-"""Validation of repository, branch and tag names and of object paths, shared by backends.
+"""Validation of repository, branch and tag names, refs, object paths and the plain arguments
+(metadata, messages), shared by backends.
 
 The rules are lakeFS's (so a name valid here is valid on a lakeFS server) plus path hygiene:
 no traversal, no absolute paths, no NUL, no empty segments.
@@ -7,8 +8,9 @@ no traversal, no absolute paths, no NUL, no empty segments.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from resources.versioning.errors import InvalidNameError
+from resources.versioning.errors import InvalidArgumentError, InvalidNameError
 
 _REPO = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 _BRANCH = re.compile(r"^\w[-\w]*$")
@@ -115,3 +117,23 @@ def check_prefix(prefix: str) -> str:
         return prefix
     check_path(prefix[:-1] if prefix.endswith("/") else prefix)
     return prefix
+
+
+def check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    """Commit or object metadata as a new dict, if it maps strings to strings."""
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise InvalidArgumentError(
+            f"metadata must be a mapping of strings to strings, not {type(metadata).__name__}"
+        )
+    items = dict(metadata or {})
+    for key, value in items.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise InvalidArgumentError(
+                f"metadata must map strings to strings; got {key!r}: {value!r}"
+            )
+    return items
+
+
+def check_text(what: str, value: str | None, *, optional: bool = False) -> None:
+    if not isinstance(value, str) and not (optional and value is None):
+        raise InvalidArgumentError(f"{what} must be a string, not {type(value).__name__}")

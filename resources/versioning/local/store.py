@@ -3,7 +3,8 @@
 libgit2 (pygit2) holds the commit graph, trees, refs, merge bases and three-way tree merges;
 small objects live inside their pointer blobs, large ones in a content-addressed directory;
 SQLite holds the staging area. Every write is atomic (temp + fsync + rename, ref update last),
-so a crash leaves each branch at its old or its new head.
+so a crash leaves each branch at its old or its new head. This module holds repositories,
+refs and objects; history.py the commits, diffs and merges; fsck.py the verification.
 """
 
 from __future__ import annotations
@@ -27,10 +28,7 @@ from resources.settings import fleetloop_home
 from resources.versioning.errors import (
     AlreadyExistsError,
     CorruptionError,
-    DirtyBranchError,
-    EmptyCommitError,
     InvalidArgumentError,
-    MergeConflictError,
     ObjectNotFoundError,
     RefNotFoundError,
     RepositoryNotFoundError,
@@ -38,51 +36,37 @@ from resources.versioning.errors import (
 )
 from resources.versioning.local.durable import fsync_dir
 from resources.versioning.local.fsck import FsckReport, check_repository
-from resources.versioning.local.packs import write_blob_pack, write_pack
+from resources.versioning.local.history import LocalHistory
+from resources.versioning.local.packs import write_blob_pack
 from resources.versioning.local.pointers import (
     INLINE_MAX,
     Pointer,
     decode_pointer,
     inline_record,
-    key_from_tree_path,
 )
 from resources.versioning.local.repository import LocalRepository, commit_id_of
-from resources.versioning.local.trees import apply_changes, lookup
+from resources.versioning.local.trees import lookup
 from resources.versioning.names import (
     check_branch_name,
+    check_metadata,
     check_path,
     check_prefix,
     check_repository_name,
     check_tag_name,
+    check_text,
 )
 from resources.versioning.protocol import DEFAULT_CONTENT_TYPE, VersionedStore
 from resources.versioning.records import (
     Change,
     ChangeType,
-    Commit,
     CommonPrefix,
-    MergeStrategy,
     ObjectStat,
     Ref,
     Repository,
 )
 
 
-def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
-    if metadata is not None and not isinstance(metadata, Mapping):
-        raise InvalidArgumentError(
-            f"metadata must be a mapping of strings to strings, not {type(metadata).__name__}"
-        )
-    items = dict(metadata or {})
-    for key, value in items.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise InvalidArgumentError(
-                f"metadata must map strings to strings; got {key!r}: {value!r}"
-            )
-    return items
-
-
-class LocalStore(VersionedStore):
+class LocalStore(LocalHistory, VersionedStore):
     """Embedded store under `root` (default `$FLEETLOOP_HOME/store`)."""
 
     def __init__(self, root: Path | str | None = None):
@@ -274,8 +258,8 @@ class LocalStore(VersionedStore):
     ) -> ObjectStat:
         check_path(path)
         check_branch_name(branch)
-        meta = _check_metadata(metadata)
-        _check_text("content_type", content_type)
+        meta = check_metadata(metadata)
+        check_text("content_type", content_type)
         r = self._repo(repo)
         r.branch_commit(branch)
         pointer = self._pointer(r, data, content_type, meta)
@@ -375,8 +359,8 @@ class LocalStore(VersionedStore):
         max_amount: int | None = None,
     ) -> Iterator[ObjectStat | CommonPrefix]:
         check_prefix(prefix)
-        _check_text("after", after)
-        _check_text("delimiter", delimiter)
+        check_text("after", after)
+        check_text("delimiter", delimiter)
         r = self._repo(repo)
         resolved = r.resolve(ref)
         entries = r.keys.entries(r.git, resolved.commit.tree, prefix)
@@ -453,150 +437,6 @@ class LocalStore(VersionedStore):
         r.branch_commit(branch)
         r.staging.clear(branch, path or None)
 
-    # -- commits --------------------------------------------------------------------------
-    def commit(
-        self,
-        repo: str,
-        branch: str,
-        message: str,
-        *,
-        metadata: Mapping[str, str] | None = None,
-        allow_empty: bool = False,
-    ) -> Commit:
-        check_branch_name(branch)
-        meta = _check_metadata(metadata)
-        _check_text("commit message", message)
-        r = self._repo(repo)
-        with r.lock(branch):
-            head = r.branch_commit(branch)
-            rows = r.staging.rows(branch)
-            changes = {path: blob for path, blob, _, _ in rows}
-            tree = head.tree_id
-            if changes:
-                root, new_trees = apply_changes(r.git, head.tree, changes, r.trees)
-                tree = pygit2.Oid(raw=root)
-                if tree != head.tree_id:
-                    write_pack(Path(r.git.path), new_trees)
-                    r.trees.add(new_trees)
-                    r.packs_written()
-            # Rows equal to the head (rewrites of the same bytes) fall out: same tree id.
-            if tree == head.tree_id and not allow_empty:
-                raise EmptyCommitError(
-                    f"nothing to commit on branch {branch!r} in repository {repo!r} "
-                    "(pass allow_empty=True to commit anyway)"
-                )
-            created = r.create_commit(branch, head.id, message, meta, tree, [head.id])
-            r.staging.drop(branch, rows)
-        return r.record(created)
-
-    def get_commit(self, repo: str, ref: str) -> Commit:
-        r = self._repo(repo)
-        return r.record(r.resolve(ref).commit)
-
-    def log(self, repo: str, ref: str, *, max_amount: int | None = None) -> Iterator[Commit]:
-        r = self._repo(repo)
-        start = r.resolve(ref).commit.id
-        walker = r.git.walk(start, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME)
-        for count, commit in enumerate(walker):
-            if max_amount is not None and count >= max_amount:
-                return
-            yield r.record(commit)
-
-    def diff(
-        self, repo: str, left: str, right: str, *, prefix: str = "", two_dot: bool = False
-    ) -> list[Change]:
-        check_prefix(prefix)
-        r = self._repo(repo)
-        left_commit, right_commit = r.resolve(left).commit, r.resolve(right).commit
-        if two_dot:
-            base_tree = left_commit.tree
-        else:
-            base = r.git.merge_base(left_commit.id, right_commit.id)
-            base_tree = r.git[base].tree if base is not None else r.empty_tree
-        kinds = {"A": ChangeType.ADDED, "D": ChangeType.REMOVED, "M": ChangeType.CHANGED}
-        changes = []
-        for delta in r.git.diff(base_tree, right_commit.tree).deltas:
-            path = key_from_tree_path(delta.new_file.path or delta.old_file.path)
-            if path.startswith(prefix):
-                changes.append(Change(kinds.get(delta.status_char(), ChangeType.CHANGED), path))
-        return sorted(changes, key=lambda change: change.path)
-
-    def merge(
-        self,
-        repo: str,
-        source: str,
-        destination: str,
-        *,
-        message: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        strategy: MergeStrategy | str | None = None,
-    ) -> Commit:
-        chosen = _strategy(strategy)
-        check_branch_name(destination)
-        meta = _check_metadata(metadata)
-        _check_text("merge message", message, optional=True)
-        r = self._repo(repo)
-        theirs = r.resolve(source).commit
-        with r.lock(destination):
-            ours = r.branch_commit(destination)
-            if r.is_dirty(destination, ours):
-                raise DirtyBranchError(
-                    f"branch {destination!r} in repository {repo!r} has uncommitted changes; "
-                    "commit or reset them before merging into it"
-                )
-            base = r.git.merge_base(ours.id, theirs.id)
-            base_tree = r.git[base].tree if base is not None else r.empty_tree
-            index = r.git.merge_trees(
-                base_tree, ours.tree, theirs.tree, flags=pygit2.enums.MergeFlag(0)
-            )
-            if index.conflicts is not None:
-                _resolve_conflicts(index, chosen, repo, source, destination)
-            tree = index.write_tree(r.git)
-            text = message or f"Merge '{source}' into '{destination}'"
-            created = r.create_commit(destination, ours.id, text, meta, tree, [ours.id, theirs.id])
-        return r.record(created)
-
-    def revert(self, repo: str, branch: str, ref: str, *, parent_number: int = 0) -> Commit:
-        check_branch_name(branch)
-        r = self._repo(repo)
-        target = r.resolve(ref).commit
-        if len(target.parents) > 1 and not 1 <= parent_number <= len(target.parents):
-            raise InvalidArgumentError(
-                f"commit {commit_id_of(target.id)[:12]} is a merge commit: pass parent_number "
-                f"(1..{len(target.parents)}) to say which parent to revert to"
-            )
-        if len(target.parents) <= 1 and parent_number != 0:
-            raise InvalidArgumentError(
-                f"commit {commit_id_of(target.id)[:12]} is not a merge commit: leave "
-                f"parent_number at 0 (got {parent_number!r})"
-            )
-        with r.lock(branch):
-            head = r.branch_commit(branch)
-            if r.is_dirty(branch, head):
-                raise DirtyBranchError(
-                    f"branch {branch!r} in repository {repo!r} has uncommitted changes; "
-                    "commit or reset them before reverting"
-                )
-            index = r.git.revert_commit(target, head, mainline=parent_number)
-            if index.conflicts is not None:
-                paths = _conflict_paths(index)
-                raise MergeConflictError(
-                    f"reverting {commit_id_of(target.id)[:12]} on {branch!r} conflicts at: "
-                    + ", ".join(paths),
-                    paths,
-                )
-            tree = index.write_tree(r.git)
-            target_id = commit_id_of(target.id)
-            created = r.create_commit(
-                branch,
-                head.id,
-                f"Revert {target_id}",
-                {"reverted_commit": target_id},
-                tree,
-                [head.id],
-            )
-        return r.record(created)
-
     # -- verification -------------------------------------------------------------------
     def fsck(self, repo: str, *, full: bool = False) -> FsckReport:
         """Verify a repository (see local/fsck.py): its report when it is sound, else a
@@ -620,49 +460,3 @@ class LocalStore(VersionedStore):
                 report,
             )
         return report
-
-
-def _strategy(strategy: MergeStrategy | str | None) -> MergeStrategy | None:
-    if strategy is None:
-        return None
-    try:
-        return MergeStrategy(strategy)
-    except ValueError:
-        raise InvalidArgumentError(
-            f"unknown merge strategy {strategy!r}: use 'source-wins' or 'dest-wins'"
-        ) from None
-
-
-def _conflict_paths(index: pygit2.Index) -> list[str]:
-    return sorted(
-        {
-            key_from_tree_path(entry.path)
-            for triple in index.conflicts
-            for entry in triple
-            if entry is not None
-        }
-    )
-
-
-def _resolve_conflicts(index, strategy, repo, source, destination) -> None:
-    if strategy is None:
-        paths = _conflict_paths(index)
-        raise MergeConflictError(
-            f"merging {source!r} into {destination!r} in repository {repo!r} conflicts at "
-            f"{len(paths)} path(s): {', '.join(paths)}; pass strategy='source-wins' or "
-            "'dest-wins' to resolve",
-            paths,
-        )
-    for _, ours, theirs in list(index.conflicts):
-        winner = theirs if strategy is MergeStrategy.SOURCE_WINS else ours
-        path = (ours or theirs).path
-        del index.conflicts[path]
-        if winner is not None:
-            index.add(pygit2.IndexEntry(winner.path, winner.id, winner.mode))
-        elif path in index:
-            index.remove(path)
-
-
-def _check_text(what: str, value: str | None, *, optional: bool = False) -> None:
-    if not isinstance(value, str) and not (optional and value is None):
-        raise InvalidArgumentError(f"{what} must be a string, not {type(value).__name__}")
