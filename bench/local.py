@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from bench.config import Config
-from bench.timing import fsync_ms, median, ms, progress, settle
+from bench.timing import median, ms, progress, quiet_disk, settle
 from bench.workload import LAYOUTS, changed, items, payload, write_large
 from resources.versioning.local import LocalStore, midx
 
@@ -57,7 +57,7 @@ def measure_layout(cfg: Config, tmp: Path, layout: str) -> dict[int, dict[str, f
         build(stores[size], layout, size, cfg.batch)
         out[size] = {"build_s": round(time.perf_counter() - started, 2)}
         if layout == "nested":
-            out[size]["branch_fsync"] = fsync_ms(tmp)  # the disk's state around the measurement
+            out[size]["branch_fsync"], out[size]["disk_wait_s"] = quiet_disk(tmp)
             out[size]["branch_p50"] = branch_p50(stores[size], cfg.branch_reps)
     commits: dict[int, list[float]] = {size: [] for size in cfg.sizes}
     totals: dict[int, list[float]] = {size: [] for size in cfg.sizes}
@@ -167,6 +167,7 @@ def run(cfg: Config, tmp: Path) -> dict:
     results: dict = {
         "branch_create_ms_p50": pick("nested", "branch_p50"),
         "branch_create_fsync_ms_p50": pick("nested", "branch_fsync"),
+        "branch_create_disk_wait_s": pick("nested", "disk_wait_s"),
         "commit_100_ms": pick("nested", "commit"),
         "put_commit_100_ms": pick("nested", "put_commit"),
         "commit_100_ms_flat": pick("flat", "commit"),

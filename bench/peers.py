@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.cli import ensure_dvc, feed, git_init, git_version, run
 from bench.config import Config
-from bench.timing import median, ms, progress, settle
+from bench.timing import median, ms, progress, quiet_disk, settle
 from bench.workload import link_tree, payload, write_changes, write_tree
 
 SUFFIX = {"nested": "", "flat": "_flat"}
@@ -110,7 +110,7 @@ def git_build(cfg: Config, tmp: Path, size: int) -> dict[str, Path]:
 def git_measure(cfg: Config, repo: Path, layout: str, size: int) -> dict:
     out = {}
     if layout == "nested":
-        settle()
+        out["branch_fsync"], out["disk_wait_s"] = quiet_disk(repo.parent)  # as for LocalStore
         branch = [
             ms(lambda k=k: run(["git", "branch", f"bench-{k}"], cwd=repo))
             for k in range(cfg.branch_reps)
@@ -142,6 +142,9 @@ def git_repositories(cfg: Config, tmp: Path) -> dict:
         (layout, size): measured[size][0][layout] for layout in cfg.git_layouts for size in sizes
     }
     out["branch_create_ms_p50"] = {size: runs["nested", size]["branch_p50"] for size in sizes}
+    out["branch_create_fsync_ms_p50"] = {
+        size: runs["nested", size]["branch_fsync"] for size in sizes
+    }
     out["commit_100_ratio"] = {}
     for layout in cfg.git_layouts:
         end = SUFFIX[layout]

@@ -122,14 +122,16 @@ def side_by_side(results: dict, cfg: Config) -> str:
 def footnotes(results: dict) -> list[str]:
     plain = results["peers"]["plain"]
     fsync = results.get("fsync_ms_p50", {})
+    waits = results.get("branch_create_disk_wait_s", {})
     notes = [
         f"fsync p50 on this disk: {_fmt(fsync.get('start'))} ms at the start of the run, "
         f"{_fmt(fsync.get('end'))} ms at the end; just before the branch creations: "
         + ", ".join(
-            f"{_fmt(ms)} ms @ {int(size):,}"
+            f"{_fmt(ms)} ms @ {int(size):,} (after {_fmt(waits.get(size))} s waiting for the "
+            "disk to drain)"
             for size, ms in results.get("branch_create_fsync_ms_p50", {}).items()
         )
-        + " (a durable branch creation pays two fsyncs)",
+        + "; a durable branch creation pays two fsyncs",
         "plain bulk = `cp -r` of the files (no fsync); writing them from memory: "
         f"{_fmt(plain['bulk_write_objects_per_s'])}/s",
         "git: commit = `git commit`; put+commit adds writing the files and `git add`",
