@@ -24,6 +24,11 @@ def request_path(request_id: str) -> str:
     return f"{REQUESTS_PREFIX}{request_id}.parquet"
 
 
+def request_info_path(request_id: str) -> str:
+    """The request's sidecar: which production model served, how many frames per slice."""
+    return f"{REQUESTS_PREFIX}{request_id}.json"
+
+
 def label_paths(batch_id: str) -> dict[str, str]:
     base = f"{LABELS_PREFIX}{batch_id}/"
     return {

@@ -62,9 +62,11 @@ def read_json(store: VersionedStore, repo: str, ref: str, path: str) -> Any:
     return json.loads(store.get(repo, ref, path))
 
 
-def list_paths(store: VersionedStore, repo: str, ref: str, prefix: str) -> list[str]:
+def list_paths(
+    store: VersionedStore, repo: str, ref: str, prefix: str, suffix: str = ""
+) -> list[str]:
     return [
         entry.path
         for entry in store.list_objects(repo, ref, prefix)
-        if isinstance(entry, ObjectStat)
+        if isinstance(entry, ObjectStat) and entry.path.endswith(suffix)
     ]

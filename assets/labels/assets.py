@@ -14,6 +14,7 @@ from assets.paths import (
     REQUESTS_PREFIX,
     docs_prefix,
     label_paths,
+    request_info_path,
     request_path,
     slice_path,
 )
@@ -29,6 +30,7 @@ from quality.checks import (
     unreadable_result,
 )
 from resources.catalog_resource import CatalogResource
+from resources.detector_resource import DetectorResource
 from resources.labeling import LabelingService
 from resources.store_resource import VersionedStoreResource
 from resources.tables import BOXES, LABEL_REQUEST, LABELED_FRAMES, conform
@@ -50,26 +52,47 @@ def build_labeling_queue(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         store: VersionedStoreResource,
         catalog: CatalogResource,
         labeling: LabelingService,
+        detector: DetectorResource,
     ) -> dg.MaterializeResult:
         """Frames sent out for labeling (`labeling/requests/<request>.parquet`): each slice's
         shortfall against its target size, never a frame asked for before."""
         vs, repo = store.ensure_repository(), store.repository
         base = vs.resolve(repo, store.main_branch)
         history = read_tables(
-            vs, repo, base, list_paths(vs, repo, base, REQUESTS_PREFIX), LABEL_REQUEST
+            vs, repo, base, list_paths(vs, repo, base, REQUESTS_PREFIX, ".parquet"), LABEL_REQUEST
         )
+        model_of_request = {
+            path.rsplit("/", 1)[1].removesuffix(".json"): read_json(vs, repo, base, path).get(
+                "model_version", ""
+            )
+            for path in list_paths(vs, repo, base, REQUESTS_PREFIX, ".json")
+        }
+        cat = catalog.open()
+        production = cat.alias(detector.name, "production")
+        current_model = production.version if production else ""
         candidates = {
             spec.name: read_table(vs, repo, base, slice_path(spec.name))
             for spec in specs
             if vs.exists(repo, base, slice_path(spec.name))
         }
-        request = plan_request(specs, candidates, history)
+        request = plan_request(
+            specs,
+            candidates,
+            history,
+            model_of_request=model_of_request,
+            current_model=current_model,
+        )
         commit, paths = base, []
         if request.height:
             request_id = request["request_id"][0]
             run = RunBranch(vs, repo, context.run.run_id, "labeling_queue")
             paths = [request_path(request_id)]
             run.put_table(paths[0], request)
+            per_slice_new = dict(request.group_by("slice").len().sort("slice").rows())
+            run.put_json(
+                request_info_path(request_id),
+                {"model_version": current_model, "frames_per_slice": per_slice_new},
+            )
             audited = run.commit(
                 f"labeling request {request_id}: {request.height} frames", passed=True
             )
@@ -79,7 +102,6 @@ def build_labeling_queue(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
             history = pl.concat([history, request])
         # Hand every published request the service has not seen to it, including one whose
         # earlier run crashed between publishing and submitting.
-        cat = catalog.open()
         known = {r.request_id for r in cat.requests()}
         for (request_id,), rows in history.group_by(["request_id"], maintain_order=True):
             if request_id not in known:

@@ -28,18 +28,29 @@ def plan_request(
     specs: Sequence[SliceSpec],
     candidates: Mapping[str, pl.DataFrame],
     history: pl.DataFrame,
+    *,
+    model_of_request: Mapping[str, str] | None = None,
+    current_model: str = "",
 ) -> pl.DataFrame:
     """The new request (`LABEL_REQUEST` rows; empty when every slice has what it asked for).
 
     `candidates` maps slice name → its ranked candidates (`SLICE` rows); slices missing from
-    it (not materialized yet) are skipped. `history` holds every earlier request's rows.
+    it (not materialized yet) are skipped. `history` holds every earlier request's rows;
+    `model_of_request` says which production model served when each was made, so a
+    `per_model` slice counts only what it asked of `current_model`.
     """
     taken = set(history.get_column("frame_id").to_list())
     asked = dict(history.group_by("slice").len().rows()) if history.height else {}
+    models = model_of_request or {}
+    this_model = history.filter(
+        pl.col("request_id").replace_strict(models, default="") == current_model
+    )
+    asked_now = dict(this_model.group_by("slice").len().rows()) if this_model.height else {}
     rows: list[tuple[str, str, int]] = []
     for spec in sorted(specs, key=lambda s: (ROLE_PRIORITY.get(s.role, 9), s.name)):
         ranked = candidates.get(spec.name)
-        need = spec.target_size - asked.get(spec.name, 0)
+        counted = asked_now if spec.budget == "per_model" else asked
+        need = spec.target_size - counted.get(spec.name, 0)
         if ranked is None or need <= 0:
             continue
         picks = [f for f in ranked.sort("rank").get_column("frame_id").to_list() if f not in taken]

@@ -13,9 +13,10 @@ from assets.markdown import table_md
 from assets.paths import FRAMES_PATH, PREDICTIONS_PATH, slice_path
 from assets.publishing import RunBranch
 from assets.results import published
-from assets.slices.declarations import SliceSpec
+from assets.slices.declarations import ReviewFlags, SliceSpec
 from assets.slices.selection import select
 from assets.storage import read_table
+from resources.catalog_resource import CatalogResource
 from resources.store_resource import VersionedStoreResource
 
 FRAME_COLUMNS = ["frame_id", "weather", "time_of_day", "drive_id"]
@@ -39,12 +40,21 @@ def build_slice_asset(spec: SliceSpec) -> dg.AssetsDefinition:
         },
         tags={"fleetloop/slice_role": spec.role},
     )
-    def _slice(context: dg.AssetExecutionContext, store: VersionedStoreResource):
+    def _slice(
+        context: dg.AssetExecutionContext,
+        store: VersionedStoreResource,
+        catalog: CatalogResource,
+    ):
         vs, repo = store.ensure_repository(), store.repository
         run = RunBranch(vs, repo, context.run.run_id, spec.asset_name)
         frames = read_table(vs, repo, run.base, FRAMES_PATH, FRAME_COLUMNS)
         predictions = read_table(vs, repo, run.base, PREDICTIONS_PATH) if spec.needs_model else None
-        chosen = select(spec, frames, predictions)
+        flagged = (
+            [f.frame_id for f in catalog.open().flags()]  # oldest first
+            if isinstance(spec.selection, ReviewFlags)
+            else None
+        )
+        chosen = select(spec, frames, predictions, flagged=flagged)
         path = slice_path(spec.name)
         run.put_table(path, chosen)
         commit = run.commit(

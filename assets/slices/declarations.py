@@ -41,13 +41,22 @@ class ModelSignal:
 
 @dataclass(frozen=True)
 class Similarity:
-    """Nearest unlabeled frames to a few example frames in the model's embedding space."""
+    """Nearest unlabeled frames to a few example frames in the model's embedding space; with
+    `from_flags`, the examples are the frames operators flagged ("more like these")."""
 
-    examples: tuple[str, ...]
+    examples: tuple[str, ...] = ()
+    from_flags: bool = False
     kind: str = "similarity"
 
 
-Selection = RandomSample | MetadataQuery | ModelSignal | Similarity
+@dataclass(frozen=True)
+class ReviewFlags:
+    """Frames an operator flagged as wrongly predicted (open flags in the catalog)."""
+
+    kind: str = "flags"
+
+
+Selection = RandomSample | MetadataQuery | ModelSignal | Similarity | ReviewFlags
 
 
 @dataclass(frozen=True)
@@ -56,8 +65,13 @@ class SliceSpec:
     description: str
     selection: Selection
     target_size: int
-    role: str = "curated"  # "bootstrap" (before any model), "eval" (held out), "curated"
+    # "bootstrap" (before any model), "eval" (held out), "curated" (declared for a known
+    # gap), "signal" (mined from what the production model gets wrong)
+    role: str = "curated"
     eval_slice: str = ""  # the evaluation slice that shows whether labeling this one helped
+    # "total": fill the slice to target_size once; "per_model": up to target_size new frames
+    # for every production model (a signal that mines what the current model gets wrong).
+    budget: str = "total"
     tags: dict[str, str] = field(default_factory=dict, hash=False)
 
     @property
@@ -109,7 +123,12 @@ SLICES: tuple[SliceSpec, ...] = (
 )
 
 
-ROLE_PRIORITY = {"eval": 0, "bootstrap": 1, "curated": 2}  # who gets a frame two slices want
+ROLE_PRIORITY = {
+    "eval": 0,
+    "bootstrap": 1,
+    "curated": 2,
+    "signal": 3,
+}  # who gets a frame two slices want
 
 
 def slice_by_name(name: str) -> SliceSpec:

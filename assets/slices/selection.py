@@ -17,6 +17,7 @@ from assets.slices.declarations import (
     MetadataQuery,
     ModelSignal,
     RandomSample,
+    ReviewFlags,
     Similarity,
     SliceSpec,
 )
@@ -60,9 +61,14 @@ def metadata_filter(query: MetadataQuery) -> pl.Expr:
 
 
 def select(
-    spec: SliceSpec, frames: pl.DataFrame, predictions: pl.DataFrame | None = None
+    spec: SliceSpec,
+    frames: pl.DataFrame,
+    predictions: pl.DataFrame | None = None,
+    *,
+    flagged: list[str] | None = None,
 ) -> pl.DataFrame:
-    """The slice's candidate frames, best first (`SLICE` schema)."""
+    """The slice's candidate frames, best first (`SLICE` schema). `flagged` lists the frames
+    operators flagged, oldest first (for `ReviewFlags` slices)."""
     selection = spec.selection
     if spec.needs_model and predictions is None:
         raise ValueError(f"slice {spec.name!r} ranks by a model signal: give the fleet predictions")
@@ -83,6 +89,13 @@ def select(
             ascending = True
     elif isinstance(selection, ModelSignal):
         scored, ascending = signal_scores(selection.signal, predictions, frames), False
+    elif isinstance(selection, ReviewFlags):
+        order = {frame: i for i, frame in enumerate(dict.fromkeys(flagged or []))}
+        known = frames.filter(pl.col("frame_id").is_in(list(order)))
+        scored = known.select("frame_id").with_columns(
+            score=pl.col("frame_id").replace_strict(order, return_dtype=pl.Float64)
+        )
+        ascending = True
     elif isinstance(selection, Similarity):
         raise NotImplementedError("similarity slices arrive with the embedding analysis")
     else:

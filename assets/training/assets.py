@@ -77,7 +77,11 @@ def build_training_set_asset(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
             pl.concat(boxes) if boxes else pl.DataFrame(schema={**BOXES, "batch_id": pl.String})
         )
         requests = read_tables(
-            vs, repo, run.base, list_paths(vs, repo, run.base, REQUESTS_PREFIX), LABEL_REQUEST
+            vs,
+            repo,
+            run.base,
+            list_paths(vs, repo, run.base, REQUESTS_PREFIX, ".parquet"),
+            LABEL_REQUEST,
         )
         manifest, labels = build_training_set(label_frames, label_boxes, requests, roles)
         run.put_table(MANIFEST_PATH, manifest)

@@ -61,3 +61,16 @@ def test_missing_slices_are_skipped_and_planning_is_deterministic():
     two = plan_request([RAIN, HOLDOUT], candidates, no_history())
     assert one["frame_id"].to_list() == ["r1", "r2"]
     assert one.equals(two)
+
+
+def test_a_per_model_slice_gets_a_fresh_budget_for_each_production_model():
+    low = SliceSpec(
+        "low", "", RandomSample(seed=3), target_size=2, role="signal", budget="per_model"
+    )
+    candidates = {"low": ranked("low", ["a", "b", "c", "d", "e"])}
+    first = plan_request([low], candidates, no_history(), current_model="v1")
+    models = {first["request_id"][0]: "v1"}
+    same = plan_request([low], candidates, first, model_of_request=models, current_model="v1")
+    assert same.is_empty()
+    new = plan_request([low], candidates, first, model_of_request=models, current_model="v2")
+    assert new["frame_id"].to_list() == ["c", "d"]
