@@ -26,11 +26,14 @@ def build(store: LocalStore, layout: str, size: int, batch: int) -> None:
         progress(f"LocalStore {layout}: {stop:,}/{size:,} objects committed")
 
 
-def branch_p50(store: LocalStore, reps: int) -> float:
-    settle()
-    return median(
-        [ms(lambda k=k: store.create_branch(REPO, f"bench-{k}", "main")) for k in range(reps)]
-    )
+def branch_p50s(stores: dict[int, LocalStore], reps: int) -> dict[int, float]:
+    """p50 ms of create_branch per repository size, the sizes taking turns (like commits)."""
+    times: dict[int, list[float]] = {size: [] for size in stores}
+    for k in range(reps):
+        for size in stores if k % 2 == 0 else list(stores)[::-1]:
+            name, store = f"bench-{k}", stores[size]
+            times[size].append(ms(lambda s=store, n=name: s.create_branch(REPO, n, "main")))
+    return {size: median(found) for size, found in times.items()}
 
 
 def commit_once(store: LocalStore, layout: str, size: int, rev: int) -> tuple[float, float]:
@@ -47,18 +50,19 @@ def commit_once(store: LocalStore, layout: str, size: int, rev: int) -> tuple[fl
 
 
 def measure_layout(cfg: Config, tmp: Path, layout: str) -> dict[int, dict[str, float]]:
-    """Build the small and the big repository of a layout, then measure their 100-change
-    commits alternately (small, big, big, small, …): load from elsewhere on the machine falls
-    on both sizes alike instead of skewing their ratio."""
+    """Build the small and the big repository of a layout, then measure their branch
+    creations and 100-change commits alternately (small, big, big, small, …): load from
+    elsewhere on the machine falls on both sizes alike instead of skewing their comparison."""
     stores, out = {}, {}
     for size in cfg.sizes:
         stores[size] = LocalStore(tmp / f"local-{layout}-{size}")
         started = time.perf_counter()
         build(stores[size], layout, size, cfg.batch)
         out[size] = {"build_s": round(time.perf_counter() - started, 2)}
-        if layout == "nested":
-            out[size]["branch_fsync"], out[size]["disk_wait_s"] = quiet_disk(tmp)
-            out[size]["branch_p50"] = branch_p50(stores[size], cfg.branch_reps)
+    if layout == "nested":
+        fsync, waited = quiet_disk(tmp)
+        for size, p50 in branch_p50s(stores, cfg.branch_reps).items():
+            out[size].update(branch_p50=p50, branch_fsync=fsync, disk_wait_s=waited)
     commits: dict[int, list[float]] = {size: [] for size in cfg.sizes}
     totals: dict[int, list[float]] = {size: [] for size in cfg.sizes}
     for rev in range(1, cfg.local_commit_reps + 1):

@@ -124,14 +124,18 @@ def footnotes(results: dict) -> list[str]:
     fsync = results.get("fsync_ms_p50", {})
     waits = results.get("branch_create_disk_wait_s", {})
     notes = [
-        f"fsync p50 on this disk: {_fmt(fsync.get('start'))} ms at the start of the run, "
-        f"{_fmt(fsync.get('end'))} ms at the end; just before the branch creations: "
+        "durable file creation on this disk (write, fsync, rename, fsync of the directory: "
+        f"what creating a ref costs), p50: {_fmt(fsync.get('start'))} ms at the start of the "
+        f"run, {_fmt(fsync.get('end'))} ms at the end, "
         + ", ".join(
-            f"{_fmt(ms)} ms @ {int(size):,} (after {_fmt(waits.get(size))} s waiting for the "
-            "disk to drain)"
-            for size, ms in results.get("branch_create_fsync_ms_p50", {}).items()
-        )
-        + "; a durable branch creation pays two fsyncs",
+            sorted(
+                {
+                    f"{_fmt(ms)} ms just before the branch creations (after waiting "
+                    f"{_fmt(waits.get(size))} s for the disk to drain)"
+                    for size, ms in results.get("branch_create_fsync_ms_p50", {}).items()
+                }
+            )
+        ),
         "plain bulk = `cp -r` of the files (no fsync); writing them from memory: "
         f"{_fmt(plain['bulk_write_objects_per_s'])}/s",
         "git: commit = `git commit`; put+commit adds writing the files and `git add`",

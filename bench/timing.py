@@ -17,20 +17,27 @@ def settle() -> None:
 
 
 def fsync_ms(directory: Path, reps: int = 31) -> float:
-    """p50 of fsync on a small file that was just written: what a durable branch creation or
-    commit pays per fsync on this disk right now (other tenants of the machine move it)."""
-    path = directory / "fsync-probe"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-    try:
-        times = []
-        for _ in range(reps):
-            os.write(fd, b"x" * 100)
-            start = time.perf_counter()
+    """p50 ms of creating a small file durably (write, fsync, rename, fsync of the directory),
+    the way a ref is created: what a branch creation pays on this disk right now (other
+    tenants of the machine move it)."""
+    times = []
+    for k in range(reps):
+        tmp, final = directory / f".fsync-probe-{k}.tmp", directory / f"fsync-probe-{k}"
+        start = time.perf_counter()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, b"0" * 41)
             os.fsync(fd)
-            times.append((time.perf_counter() - start) * 1000)
-    finally:
-        os.close(fd)
-        path.unlink()
+        finally:
+            os.close(fd)
+        os.rename(tmp, final)
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        times.append((time.perf_counter() - start) * 1000)
+        final.unlink()
     return median(times)
 
 
@@ -52,10 +59,11 @@ def progress(message: str) -> None:
 
 
 def quiet_disk(directory: Path, *, target_ms: float = 1.0, max_wait_s: float = 60.0):
-    """Wait, within max_wait_s, until an fsync costs at most target_ms again: the virtual disk
-    keeps flushing for a while after a build has written hundreds of MB, and a durable branch
-    creation measured then times that backlog rather than the store. Returns (fsync p50 ms,
-    seconds waited), both recorded next to the measurement."""
+    """Wait, within max_wait_s, until a durable file creation (fsync_ms) costs at most
+    target_ms again: the virtual disk keeps flushing for a while after a build has written
+    hundreds of MB, and a durable branch creation measured then times that backlog rather
+    than the store. Returns (that cost in ms, seconds waited), both recorded next to the
+    measurement."""
     started = time.perf_counter()
     while True:
         os.sync()
