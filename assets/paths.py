@@ -5,6 +5,7 @@ from __future__ import annotations
 DRIVE_PREFIX = "raw/drives/"
 FRAMES_PATH = "frames/frames.parquet"
 PREDICTIONS_PATH = "predictions/fleet/predictions.parquet"
+EMBEDDINGS_PATH = "predictions/fleet/embeddings.parquet"
 REQUESTS_PREFIX = "labeling/requests/"
 LABELS_PREFIX = "labels/"
 TRAINING_SET_PREFIX = "datasets/training_set/"

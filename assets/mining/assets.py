@@ -1,12 +1,13 @@
 """`fleet_predictions`: the production model run over every frame of the fleet."""
 
 import dagster as dg
+import numpy as np
 import polars as pl
 
 from assets.automation import after_upstream
 from assets.fleet.images import load_images
 from assets.models import StoredModel
-from assets.paths import FRAMES_PATH, PREDICTIONS_PATH, docs_prefix
+from assets.paths import EMBEDDINGS_PATH, FRAMES_PATH, PREDICTIONS_PATH, docs_prefix
 from assets.publishing import RunBranch
 from assets.results import commit_docs, docs_linked, published
 from assets.storage import read_table
@@ -17,6 +18,15 @@ from resources.store_resource import VersionedStoreResource
 from resources.tables import CLASSES
 
 BATCH = 1024
+
+
+def embedding_table(frame_ids: pl.Series, vectors: list[np.ndarray]) -> pl.DataFrame:
+    """(frame_id, embedding) with a fixed-width float32 array column."""
+    matrix = np.concatenate(vectors).astype(np.float32) if vectors else np.zeros((0, 1), np.float32)
+    return pl.DataFrame(
+        {"frame_id": frame_ids, "embedding": matrix},
+        schema={"frame_id": pl.String, "embedding": pl.Array(pl.Float32, matrix.shape[1])},
+    )
 
 
 @dg.asset(
@@ -40,7 +50,9 @@ def fleet_predictions(
     detector: DetectorResource,
 ):
     """Every fleet frame's detections by the production model, low-confidence ones included
-    (`predictions/fleet/predictions.parquet`): what model-signal slices rank frames by."""
+    (`predictions/fleet/predictions.parquet`), and its embedding of every frame
+    (`predictions/fleet/embeddings.parquet`): what model-signal and similarity slices and the
+    drift report read."""
     from resources.detection import predictions_table  # torch: imported when used
 
     vs, repo = store.ensure_repository(), store.repository
@@ -50,14 +62,17 @@ def fleet_predictions(
     run = RunBranch(vs, repo, context.run.run_id, "fleet_predictions")
     model = StoredModel(detector.name, production.version, production.commit).load(vs, repo)
     frames = read_table(vs, repo, run.base, FRAMES_PATH)
-    parts = []
+    parts, vectors = [], []
     for start in range(0, frames.height, BATCH):
         chunk = frames.slice(start, BATCH)
         images = load_images(vs, repo, run.base, chunk)
         detections = model.predict(images)
         parts.append(predictions_table(chunk.get_column("frame_id").to_list(), detections, CLASSES))
+        vectors.append(model.embed(images))
     predictions = pl.concat(parts) if parts else pl.DataFrame()
+    embeddings = embedding_table(frames.get_column("frame_id"), vectors)
     run.put_table(PREDICTIONS_PATH, predictions)
+    run.put_table(EMBEDDINGS_PATH, embeddings)
     width, height = int(frames["width"].max()), int(frames["height"].max())
     result, validation = check_predictions(predictions, image_width=width, image_height=height)
     docs = commit_docs(run, docs_prefix("fleet_predictions"), validation)
@@ -70,9 +85,10 @@ def fleet_predictions(
     yield published(
         publication,
         repo,
-        [PREDICTIONS_PATH],
+        [PREDICTIONS_PATH, EMBEDDINGS_PATH],
         {
             "model_version": dg.MetadataValue.text(production.version),
+            "embedding_dims": dg.MetadataValue.int(embeddings["embedding"].dtype.size),
             "frames": dg.MetadataValue.int(frames.height),
             "detections": dg.MetadataValue.int(predictions.height),
         },
