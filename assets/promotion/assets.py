@@ -6,6 +6,7 @@ decision with the failing rules, leaves main and production as they were and fai
 blocking `promotion_gate` check, so nothing downstream runs on a model that was not promoted.
 """
 
+import contextlib
 from collections.abc import Sequence
 
 import dagster as dg
@@ -120,6 +121,9 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
 
         merged = _merge(vs, repo, candidate_branch(version), store.main_branch, name, version)
         vs.create_tag(repo, f"{name}-{version}", merged, exist_ok=True)
+        # The tag keeps the promoted commit; a refused candidate's branch stays to inspect.
+        with contextlib.suppress(NotFoundError):
+            vs.delete_branch(repo, candidate_branch(version))
         cat.record_decision(
             name,
             version,
