@@ -28,12 +28,6 @@ from resources.catalog import Catalog
 PG_USER = "postgres"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "postgres: runs against a throwaway PostgreSQL cluster started by the test"
-    )
-
-
 def _pg_bindir() -> Path | None:
     found = shutil.which("pg_ctl")
     if found:
