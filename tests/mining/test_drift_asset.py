@@ -1,0 +1,101 @@
+"""`drift_report` run by Dagster on the embedded store, with synthetic embeddings on main."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import numpy as np
+import polars as pl
+import pytest
+
+from assets.mining.assets import embedding_table
+from assets.mining.drift import DRIFT_CHECK, DRIFT_MAP_PATH, DRIFT_REPORT_PATH, drift_report
+from assets.paths import EMBEDDINGS_PATH, FRAMES_PATH, MANIFEST_PATH
+from assets.publishing import ASSET_KEY
+from assets.storage import table_bytes
+from resources.store_resource import LocalStoreResource
+
+DIMS = 64
+TRAIN, HOLDOUT, PRODUCTION = 400, 100, 800
+
+
+def fleet_on_main(resource: LocalStoreResource, *, shifted: bool, manifest: bool = True) -> None:
+    """Training, holdout and unlabeled production frames with N(0, 1) embeddings; `shifted`
+    makes 80% of production rainy and moves rainy production frames by +1.5 in 8 dims."""
+    rng = np.random.default_rng(1)
+    n = TRAIN + HOLDOUT + PRODUCTION
+    ids = [f"d{i // 24:03d}-{i % 24:05d}" for i in range(n)]
+    production = np.arange(n) >= TRAIN + HOLDOUT
+    rainy = rng.random(n) < np.where(production & shifted, 0.8, 0.15)
+    vectors = rng.standard_normal((n, DIMS)).astype(np.float32)
+    if shifted:
+        vectors[production & rainy, :8] += 1.5
+    frames = pl.DataFrame(
+        {
+            "frame_id": ids,
+            "weather": np.where(rainy, "rain", rng.choice(["clear", "cloudy"], n)),
+            "time_of_day": rng.choice(["day", "dusk", "night"], n),
+        }
+    )
+    store, repo = resource.ensure_repository(), resource.repository
+    store.put(repo, "main", FRAMES_PATH, table_bytes(frames))
+    store.commit(repo, "main", "frames")
+    embeddings = embedding_table(pl.Series(ids), [vectors])
+    store.put(repo, "main", EMBEDDINGS_PATH, table_bytes(embeddings))
+    store.commit(
+        repo, "main", "embeddings", metadata={ASSET_KEY: "fleet_predictions", "model_version": "m1"}
+    )
+    if manifest:
+        table = pl.DataFrame(
+            {
+                "frame_id": ids[: TRAIN + HOLDOUT],
+                "split": ["train"] * TRAIN + ["eval"] * HOLDOUT,
+                "slice": ["baseline"] * (TRAIN + HOLDOUT),
+            }
+        )
+        store.put(repo, "main", MANIFEST_PATH, table_bytes(table))
+        store.commit(repo, "main", "training set")
+
+
+@pytest.fixture
+def resource(tmp_path) -> LocalStoreResource:
+    return LocalStoreResource(root=str(tmp_path / "store"))
+
+
+@pytest.mark.parametrize("shifted", [False, True], ids=["same", "shifted"])
+def test_drift_report_warns_only_when_production_moved(resource, shifted):
+    fleet_on_main(resource, shifted=shifted)
+    result = dg.materialize([drift_report], resources={"store": resource})
+    assert result.success  # drift warns, it never fails the run
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == DRIFT_CHECK
+    assert check.passed is not shifted
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert {"reason", "mmd2", "p_value"} <= set(check.metadata)
+    (materialization,) = result.asset_materializations_for_node("drift_report")
+    assert "mmd2" in materialization.metadata
+    assert materialization.metadata["drifted"].value is shifted
+    assert "data:image/png;base64," in materialization.metadata["drift_map"].value
+
+    store, repo = resource.open(), resource.repository
+    report = json.loads(store.get(repo, "main", DRIFT_REPORT_PATH))
+    assert report["drifted"] is shifted
+    assert report["train_frames"] == TRAIN
+    assert report["production_frames"] == PRODUCTION  # the eval split is not production
+    assert report["model_version"] == "m1"
+    rain = next(s for s in report["slices"] if s["column"] == "weather" and s["value"] == "rain")
+    assert (rain["coverage"] < 0.8) is shifted
+    assert store.get(repo, "main", DRIFT_MAP_PATH).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_without_a_training_set_the_run_fails_and_main_is_unchanged(resource):
+    fleet_on_main(resource, shifted=False, manifest=False)
+    store, repo = resource.open(), resource.repository
+    head = store.resolve(repo, "main")
+    result = dg.materialize([drift_report], resources={"store": resource}, raise_on_error=False)
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert "no training set manifest on main yet" in failure.step_failure_data.error.message
+    assert store.resolve(repo, "main") == head
+    assert not store.exists(repo, "main", DRIFT_REPORT_PATH)
