@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 QUICK ?=
 SEED ?= 0
 
-.PHONY: install system-deps test lint demo ui bench-store bench-loop clean
+.PHONY: install system-deps test lint demo ui bench-store bench-loop bench-signals clean
 
 install: $(STAMP)
 
@@ -50,6 +50,10 @@ bench-store: install
 # No-op automation ticks, label commit → gate decision at the demo's size, polars vs pandas.
 bench-loop: install
 	$(BIN)/python -m bench.loop --seed $(SEED) $(if $(QUICK),--quick,)
+
+# Each failure-finding signal's precision at k against a random sample (simulated fleet).
+bench-signals: install
+	$(BIN)/python -m bench.signals --seed $(if $(filter 0,$(SEED)),1,$(SEED)) $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf $(VENV) .fleetloop .pytest_cache

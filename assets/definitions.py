@@ -17,6 +17,8 @@ from assets.evaluation.assets import evaluation_report
 from assets.fleet.assets import fleet_logs, frames
 from assets.labels.assets import build_labeling_queue, label_sets
 from assets.mining.assets import fleet_predictions
+from assets.mining.drift import drift_report
+from assets.mining.fleet_signals import fleet_signals
 from assets.promotion.assets import build_production_model
 from assets.sensors import fleet_upload_sensor, label_batch_sensor
 from assets.slices.assets import build_slice_assets
@@ -35,6 +37,8 @@ def build_definitions(
     production_model = build_production_model(slices)
     cycle = dg.AssetSelection.assets(
         fleet_predictions,
+        fleet_signals,
+        drift_report,
         *slice_assets,
         labeling_queue,
         training_set,
@@ -47,6 +51,8 @@ def build_definitions(
             fleet_logs,
             frames,
             fleet_predictions,
+            fleet_signals,
+            drift_report,
             *slice_assets,
             labeling_queue,
             label_sets,

@@ -4,7 +4,9 @@ A slice's target size counts the frames ever requested for it (answered or not),
 that reached its target asks for nothing more, however its candidates are re-ranked by a new
 model; raising the target in the declaration asks for the difference. Slices are served by
 role (held-out evaluation first, then the bootstrap sample, then curated slices), so a frame
-two slices want goes to the evaluation set and is never trained on.
+two slices want goes to the evaluation set and is never trained on. A review slice is the
+exception: it asks again, once, for frames labeled before (their labels look wrong); the
+newest labels of a frame are the ones the training set uses.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ def plan_request(
     `per_model` slice counts only what it asked of `current_model`.
     """
     taken = set(history.get_column("frame_id").to_list())
+    review_roles = {spec.name for spec in specs if spec.role == "review"}
+    # a review slice asks again for labeled frames, once each
+    reviewed = set(history.filter(pl.col("slice").is_in(list(review_roles)))["frame_id"].to_list())
+    fresh: set[str] = set()
     asked = dict(history.group_by("slice").len().rows()) if history.height else {}
     models = model_of_request or {}
     this_model = history.filter(
@@ -53,9 +59,15 @@ def plan_request(
         need = spec.target_size - counted.get(spec.name, 0)
         if ranked is None or need <= 0:
             continue
-        picks = [f for f in ranked.sort("rank").get_column("frame_id").to_list() if f not in taken]
+        order = ranked.sort("rank").get_column("frame_id").to_list()
+        if spec.role == "review":
+            blocked = reviewed | fresh
+            picks = [f for f in order if f in taken and f not in blocked]
+        else:
+            picks = [f for f in order if f not in taken]
         for frame in picks[:need]:
             taken.add(frame)
+            fresh.add(frame)
             rows.append((frame, spec.name, len(rows)))
     if not rows:
         return pl.DataFrame(schema=LABEL_REQUEST)

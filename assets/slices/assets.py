@@ -10,10 +10,16 @@ import dagster as dg
 
 from assets.automation import after_upstream_or_code_change
 from assets.markdown import table_md
-from assets.paths import FRAMES_PATH, PREDICTIONS_PATH, slice_path
+from assets.paths import (
+    EMBEDDINGS_PATH,
+    FRAMES_PATH,
+    PREDICTIONS_PATH,
+    SIGNALS_PATH,
+    slice_path,
+)
 from assets.publishing import RunBranch
 from assets.results import published
-from assets.slices.declarations import ReviewFlags, SliceSpec
+from assets.slices.declarations import Similarity, SliceSpec
 from assets.slices.selection import select
 from assets.storage import read_table
 from resources.catalog_resource import CatalogResource
@@ -23,7 +29,13 @@ FRAME_COLUMNS = ["frame_id", "weather", "time_of_day", "drive_id"]
 
 
 def build_slice_asset(spec: SliceSpec) -> dg.AssetsDefinition:
-    deps = ["frames", "fleet_predictions"] if spec.needs_model else ["frames"]
+    deps = ["frames"]
+    if spec.needs_model:
+        deps.append("fleet_predictions")
+    if spec.needs_signals or spec.needs_flags:
+        # flags are read when the production model's signals land: operators review its
+        # predictions meanwhile
+        deps.append("fleet_signals")
 
     @dg.asset(
         name=spec.asset_name,
@@ -48,13 +60,23 @@ def build_slice_asset(spec: SliceSpec) -> dg.AssetsDefinition:
         vs, repo = store.ensure_repository(), store.repository
         run = RunBranch(vs, repo, context.run.run_id, spec.asset_name)
         frames = read_table(vs, repo, run.base, FRAMES_PATH, FRAME_COLUMNS)
-        predictions = read_table(vs, repo, run.base, PREDICTIONS_PATH) if spec.needs_model else None
-        flagged = (
-            [f.frame_id for f in catalog.open().flags()]  # oldest first
-            if isinstance(spec.selection, ReviewFlags)
+        predictions = (
+            read_table(vs, repo, run.base, PREDICTIONS_PATH) if spec.needs_predictions else None
+        )
+        signals = read_table(vs, repo, run.base, SIGNALS_PATH) if spec.needs_signals else None
+        embeddings = (
+            read_table(vs, repo, run.base, EMBEDDINGS_PATH)
+            if isinstance(spec.selection, Similarity)
             else None
         )
-        chosen = select(spec, frames, predictions, flagged=flagged)
+        flagged = (
+            [f.frame_id for f in catalog.open().flags()]  # oldest first
+            if spec.needs_flags
+            else None
+        )
+        chosen = select(
+            spec, frames, predictions, flagged=flagged, signals=signals, embeddings=embeddings
+        )
         path = slice_path(spec.name)
         run.put_table(path, chosen)
         commit = run.commit(

@@ -31,12 +31,27 @@ class MetadataQuery:
     kind: str = "metadata"
 
 
+# signals `fleet_signals` computes (the others come straight from the fleet predictions)
+FLEET_SIGNALS = ("low_confidence", "disagreement", "flicker")
+
+
 @dataclass(frozen=True)
 class ModelSignal:
-    """Frames ranked by a signal computed from the production model's fleet predictions."""
+    """Frames ranked by a signal computed from the production model's fleet predictions:
+    "green_cone_score" or "uncertainty" from the predictions alone; "low_confidence",
+    "disagreement" (with a challenger model) or "flicker" (across a drive's frames) from
+    `fleet_signals`."""
 
-    signal: str  # "green_cone_score" | "low_confidence"
+    signal: str
     kind: str = "model_signal"
+
+
+@dataclass(frozen=True)
+class LabelReview:
+    """Labeled training frames whose labels the production model contradicts most
+    (confident-learning style): sent back to the labelers for a second look."""
+
+    kind: str = "label_review"
 
 
 @dataclass(frozen=True)
@@ -56,7 +71,7 @@ class ReviewFlags:
     kind: str = "flags"
 
 
-Selection = RandomSample | MetadataQuery | ModelSignal | Similarity | ReviewFlags
+Selection = RandomSample | MetadataQuery | ModelSignal | Similarity | ReviewFlags | LabelReview
 
 
 @dataclass(frozen=True)
@@ -66,7 +81,8 @@ class SliceSpec:
     selection: Selection
     target_size: int
     # "bootstrap" (before any model), "eval" (held out), "curated" (declared for a known
-    # gap), "signal" (mined from what the production model gets wrong)
+    # gap), "signal" (mined from what the production model gets wrong), "review" (labeled
+    # frames asked again: their labels look wrong)
     role: str = "curated"
     eval_slice: str = ""  # the evaluation slice that shows whether labeling this one helped
     # "total": fill the slice to target_size once; "per_model": up to target_size new frames
@@ -78,7 +94,30 @@ class SliceSpec:
     def needs_model(self) -> bool:
         """Whether choosing the frames needs the production model's fleet predictions."""
         s = self.selection
-        return isinstance(s, ModelSignal | Similarity) or bool(getattr(s, "rank_by", ""))
+        return isinstance(s, ModelSignal | Similarity | LabelReview) or bool(
+            getattr(s, "rank_by", "")
+        )
+
+    @property
+    def needs_predictions(self) -> bool:
+        """Whether choosing the frames reads the fleet predictions table itself."""
+        s = self.selection
+        return bool(getattr(s, "rank_by", "")) or (
+            isinstance(s, ModelSignal) and s.signal not in FLEET_SIGNALS
+        )
+
+    @property
+    def needs_flags(self) -> bool:
+        s = self.selection
+        return isinstance(s, ReviewFlags) or (isinstance(s, Similarity) and s.from_flags)
+
+    @property
+    def needs_signals(self) -> bool:
+        """Whether choosing the frames needs `fleet_signals` (challenger, flicker, labels)."""
+        s = self.selection
+        return isinstance(s, LabelReview) or (
+            isinstance(s, ModelSignal) and s.signal in FLEET_SIGNALS
+        )
 
     @property
     def asset_name(self) -> str:
@@ -120,6 +159,61 @@ SLICES: tuple[SliceSpec, ...] = (
         target_size=300,
         eval_slice="green_cones",
     ),
+    # Signal slices: mined afresh from every production model (no condition named by hand);
+    # each gets up to its target of new frames per model.
+    SliceSpec(
+        "uncertain",
+        "Frames whose detections sit in the production model's uncertain band.",
+        ModelSignal(signal="low_confidence"),
+        target_size=60,
+        role="signal",
+        eval_slice="all",
+        budget="per_model",
+    ),
+    SliceSpec(
+        "disagreement",
+        "Frames where the production model and a differently trained challenger disagree.",
+        ModelSignal(signal="disagreement"),
+        target_size=60,
+        role="signal",
+        eval_slice="all",
+        budget="per_model",
+    ),
+    SliceSpec(
+        "flicker",
+        "Frames where a detection appears or vanishes for one frame of its drive.",
+        ModelSignal(signal="flicker"),
+        target_size=60,
+        role="signal",
+        eval_slice="all",
+        budget="per_model",
+    ),
+    SliceSpec(
+        "flagged",
+        "Frames an operator flagged as wrongly predicted (fleetloop flag, the review page).",
+        ReviewFlags(),
+        target_size=60,
+        role="signal",
+        eval_slice="all",
+        budget="per_model",
+    ),
+    SliceSpec(
+        "like_flagged",
+        "More like the flagged frames: nearest unlabeled frames in the model's embedding space.",
+        Similarity(from_flags=True),
+        target_size=60,
+        role="signal",
+        eval_slice="all",
+        budget="per_model",
+    ),
+    SliceSpec(
+        "label_review",
+        "Training frames whose labels the production model contradicts most: asked again.",
+        LabelReview(),
+        target_size=40,
+        role="review",
+        budget="per_model",
+    ),
 )
 
 
@@ -128,6 +222,7 @@ ROLE_PRIORITY = {
     "bootstrap": 1,
     "curated": 2,
     "signal": 3,
+    "review": 4,
 }  # who gets a frame two slices want
 
 

@@ -14,6 +14,8 @@ import polars as pl
 
 from assets.slices import signals
 from assets.slices.declarations import (
+    FLEET_SIGNALS,
+    LabelReview,
     MetadataQuery,
     ModelSignal,
     RandomSample,
@@ -60,17 +62,50 @@ def metadata_filter(query: MetadataQuery) -> pl.Expr:
     return expr
 
 
+def _positive(signals: pl.DataFrame | None, column: str, spec: SliceSpec) -> pl.DataFrame:
+    """(frame_id, score) of the frames where a `fleet_signals` column fired."""
+    if signals is None:
+        raise ValueError(f"slice {spec.name!r} ranks by fleet_signals: give the signals table")
+    if column not in signals.columns:
+        known = ", ".join(c for c in signals.columns if c != "frame_id")
+        raise ValueError(f"slice {spec.name!r}: no signal {column!r} in fleet_signals ({known})")
+    return signals.select("frame_id", pl.col(column).cast(pl.Float64).alias("score")).filter(
+        pl.col("score") > 0
+    )
+
+
+def _similar(spec: SliceSpec, embeddings: pl.DataFrame | None, examples: list[str]) -> pl.DataFrame:
+    """(frame_id, score): cosine similarity to the examples (empty without examples)."""
+    from assets.mining.signals import similar_frames
+
+    if embeddings is None:
+        raise ValueError(f"slice {spec.name!r} is a similarity slice: give the embeddings")
+    ids = embeddings.get_column("frame_id").to_list()
+    known = set(ids)
+    examples = [f for f in dict.fromkeys(examples) if f in known]
+    if not examples:
+        return pl.DataFrame(schema={"frame_id": pl.String, "score": pl.Float64})
+    matrix = embeddings.get_column("embedding").to_numpy()
+    # flags are wrong predictions of many kinds: a frame near any one of them counts
+    aggregate = "nearest" if spec.selection.from_flags else "centroid"
+    return similar_frames(matrix, ids, examples, aggregate=aggregate)
+
+
 def select(
     spec: SliceSpec,
     frames: pl.DataFrame,
     predictions: pl.DataFrame | None = None,
     *,
     flagged: list[str] | None = None,
+    signals: pl.DataFrame | None = None,
+    embeddings: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The slice's candidate frames, best first (`SLICE` schema). `flagged` lists the frames
-    operators flagged, oldest first (for `ReviewFlags` slices)."""
+    operators flagged, oldest first (for `ReviewFlags` and flag-based `Similarity` slices);
+    `signals` is the `fleet_signals` table, `embeddings` the production model's (frame_id,
+    embedding) table."""
     selection = spec.selection
-    if spec.needs_model and predictions is None:
+    if spec.needs_predictions and predictions is None:
         raise ValueError(f"slice {spec.name!r} ranks by a model signal: give the fleet predictions")
     if isinstance(selection, RandomSample):
         scored = frames.select("frame_id").with_columns(
@@ -87,8 +122,12 @@ def select(
                 score=stable_random(chosen.get_column("frame_id"), 0)
             )
             ascending = True
+    elif isinstance(selection, ModelSignal) and selection.signal in FLEET_SIGNALS:
+        scored, ascending = _positive(signals, selection.signal, spec), False
     elif isinstance(selection, ModelSignal):
         scored, ascending = signal_scores(selection.signal, predictions, frames), False
+    elif isinstance(selection, LabelReview):
+        scored, ascending = _positive(signals, "label_error", spec), False
     elif isinstance(selection, ReviewFlags):
         order = {frame: i for i, frame in enumerate(dict.fromkeys(flagged or []))}
         known = frames.filter(pl.col("frame_id").is_in(list(order)))
@@ -97,7 +136,8 @@ def select(
         )
         ascending = True
     elif isinstance(selection, Similarity):
-        raise NotImplementedError("similarity slices arrive with the embedding analysis")
+        examples = list(selection.examples) + (list(flagged or []) if selection.from_flags else [])
+        scored, ascending = _similar(spec, embeddings, examples), False
     else:
         raise TypeError(f"unknown selection {selection!r}")
     ranked = scored.sort(["score", "frame_id"], descending=[not ascending, False]).head(

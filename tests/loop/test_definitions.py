@@ -24,6 +24,17 @@ EDGES = {
     ("candidate_model", "evaluation_report"),
     ("evaluation_report", "production_model"),
     ("production_model", "fleet_predictions"),
+    # failure-finding signals (issue 4)
+    ("fleet_predictions", "fleet_signals"),
+    ("fleet_predictions", "drift_report"),
+    ("fleet_signals", "uncertain_slice"),
+    ("fleet_signals", "disagreement_slice"),
+    ("fleet_signals", "flicker_slice"),
+    ("fleet_signals", "flagged_slice"),
+    ("fleet_predictions", "like_flagged_slice"),
+    ("fleet_signals", "label_review_slice"),
+    ("label_review_slice", "labeling_queue"),
+    ("flicker_slice", "labeling_queue"),
 }
 
 
