@@ -1,8 +1,11 @@
 """`fleetloop demo`: the story of DESIGN §1 on a fresh, persistent Dagster instance, headless.
 
 The Dagster daemon runs the sensors and the automation; this driver only plays the outside
-world (the fleet uploads its drives, the labelers answer the requests that reach their inbox)
-and waits until the loop has decided on the curated candidate. It never launches a run.
+world (the fleet uploads its drives, the labelers answer the requests that reach their inbox,
+an operator flags wrong predictions of each new production model) and waits until the loop
+has decided on three candidates: the baseline, the curated one (rain and green-cone slices
+plus the first signals) and one driven by the failure-finding signals alone. It never
+launches a run; after the last cycle the labelers stop answering.
 At the end it reads back what the loop recorded (decisions and reports from the catalog and
 the store, step times and run origins from the instance), prints the per-slice table and
 writes `$FLEETLOOP_HOME/demo.json`.
@@ -32,7 +35,9 @@ class DemoConfig:
     epochs: int = 0  # 0: the model's default
     slice_scale: float = 1.0  # scales every slice's target size (smaller fleets)
     label_noise: float = 0.02  # labelers' miss rate (wrong class: half of it)
-    cycles: int = 2  # promotion decisions to wait for: the baseline and the curated one
+    cycles: int = 3  # promotion decisions to wait for: baseline, curated, signals
+    operator_reviews: int = 300  # frames the operator looks at per production model
+    idle_s: float = 30.0  # stop early when the loop did nothing for this long
     timeout_s: float = 1500.0
     fresh: bool = True
 
@@ -51,6 +56,7 @@ class Demo:
         self._started = time.monotonic()
         self.outside: dict[str, float] = {"simulate_fleet": 0.0, "upload": 0.0, "labeling": 0.0}
         self.answers: list[tuple[float, object]] = []  # (wall clock, Answer) per label batch
+        self.reviewed: set[str] = set()  # production model versions the operator looked at
 
     def say(self, line: str) -> None:
         self._say(f"[{time.monotonic() - self._started:6.1f} s] {line}")
@@ -88,6 +94,7 @@ class Demo:
         os.environ.update(env)  # this process reads the same store, catalog and instance
         import dagster as dg
 
+        from assets.mining.signals import SimulatedOperator
         from resources.catalog import Catalog
         from resources.demo.world import answer_requests, upload_drives
         from resources.simulation import Fleet, FleetConfig, LabelNoise, SimulatedLabelers
@@ -100,6 +107,7 @@ class Demo:
         )
         noise = LabelNoise(miss_rate=cfg.label_noise, wrong_class_rate=cfg.label_noise / 2)
         labelers = SimulatedLabelers(fleet, noise, seed=cfg.seed)
+        operator = SimulatedOperator(fleet, seed=cfg.seed)
         store_resource = store_resource_from_env()
         store, repo = store_resource.ensure_repository(), store_resource.repository
         catalog = Catalog()
@@ -116,12 +124,14 @@ class Demo:
             self.outside["upload"] = time.monotonic() - t
             frames = sum(log.height for log in logs.values())
             self.say(f"fleet uploaded {len(logs)} drives, {frames} frames → landing {commit[:12]}")
-            seen = 0
+            seen, quiet_since = 0, None
             while True:
                 if daemon.poll() is not None:
                     raise DemoFailed(f"the dagster daemon exited; see {self.home / 'daemon.log'}")
                 t = time.monotonic()
-                for answer in answer_requests(store, repo, inbox, labelers):
+                self._operator_reviews(store, repo, catalog, operator)
+                answering = len(self.answers) < cfg.cycles  # then the labelers stop
+                for answer in answer_requests(store, repo, inbox, labelers) if answering else []:
                     self.answers.append((time.time(), answer))
                     self.say(
                         f"labelers answered {answer.request_id}: {answer.frames} frames, "
@@ -134,8 +144,17 @@ class Demo:
                     self.say(f"gate: {decision.candidate_version} {verdict} ({_rules(decision)})")
                 seen = len(decisions)
                 self._raise_on_unexpected_failure(instance)
-                if seen >= cfg.cycles and self._quiet(instance, inbox):
-                    break
+                if self._quiet(instance, inbox):
+                    quiet_since = quiet_since or time.monotonic()
+                    if seen >= cfg.cycles:
+                        break
+                    if seen and time.monotonic() - quiet_since > cfg.idle_s:
+                        # a refused candidate leaves the production model, and so the
+                        # signals that mine it, unchanged: nothing is left to do
+                        self.say(f"loop idle for {cfg.idle_s:.0f} s after {seen} decisions")
+                        break
+                else:
+                    quiet_since = None
                 if time.monotonic() - started > cfg.timeout_s:
                     raise DemoFailed(
                         f"no result after {cfg.timeout_s:.0f} s; see the runs in `make ui`"
@@ -173,7 +192,35 @@ class Demo:
                 ]
             )
         )
-        return not busy and not pending_requests(inbox)
+        labeling = len(self.answers) < self.config.cycles
+        return not busy and not (labeling and pending_requests(inbox))
+
+    def _operator_reviews(self, store, repo, catalog, operator) -> None:
+        """When a new production model's fleet predictions land, the operator pages through a
+        sample of them (the review page) and flags the frames it gets wrong."""
+        from assets.mining.drift import production_model_version
+        from assets.mining.signals.scores import random_sample
+        from assets.paths import FRAMES_PATH, PREDICTIONS_PATH
+        from assets.storage import read_table
+
+        production = catalog.alias(MODEL_NAME, "production")
+        if production is None or production.version in self.reviewed:
+            return
+        if production_model_version(store, repo, "main") != production.version:
+            return  # its predictions are not on main yet
+        self.reviewed.add(production.version)
+        t = time.monotonic()
+        predictions = read_table(store, repo, "main", PREDICTIONS_PATH)
+        frames = sorted(set(read_table(store, repo, "main", FRAMES_PATH)["frame_id"]))
+        sample = random_sample(frames, self.config.operator_reviews, seed=len(self.reviewed))
+        flags = operator.review(predictions, sample)
+        for frame, reason, who in flags.iter_rows():
+            catalog.add_flag(frame, reason, flagged_by=who, model_version=production.version)
+        self.outside["review"] = self.outside.get("review", 0.0) + time.monotonic() - t
+        self.say(
+            f"operator reviewed {len(sample)} predictions of {production.version}: "
+            f"{flags.height} flagged"
+        )
 
     def _raise_on_unexpected_failure(self, instance) -> None:
         """A failed run is fine only when it is the promotion gate refusing a candidate."""
@@ -194,11 +241,13 @@ class Demo:
 
     # -- the report -----------------------------------------------------------------------
     def _summary(self, instance, catalog, store, repo, total: float, frames: int) -> dict:
-        from resources.demo.summary import human_runs, slice_metrics, stage_seconds, steps
+        from resources.demo.summary import baseline_vs_production, human_runs, stage_seconds, steps
 
         decisions = catalog.decisions(MODEL_NAME)
         final = decisions[-1]
-        report = _read_report(store, final.report_path)
+        slices, promoted = baseline_vs_production(
+            decisions, lambda d: _read_report(store, d.report_path)
+        )
         all_steps = steps(instance)
         stages = {k: round(v, 1) for k, v in self.outside.items()} | stage_seconds(all_steps)
         stages["orchestration"] = round(max(0.0, total - sum(stages.values())), 1)
@@ -212,8 +261,8 @@ class Demo:
             "cycles": self._cycles(catalog, store),
             "config": asdict(self.config),
             "fleet_frames": frames,
-            "slices": slice_metrics(report),
-            "promoted": bool(final.approved),
+            "slices": slices,
+            "promoted": promoted,
             "decision": {"candidate": final.candidate_version, "rules": final.rules},
             "decisions": [
                 {
@@ -233,19 +282,29 @@ class Demo:
     def _cycles(self, catalog, store) -> list[dict]:
         """One entry per label batch the labelers answered: what was asked for, which slices
         it served, how long from its landing commit to the gate's decision, and the gain."""
+        from assets.slices.declarations import declared_slices
+        from resources.demo.summary import slice_sources
+
+        sources = slice_sources(declared_slices())
         requests = {r.request_id: r for r in catalog.requests()}
         decisions = catalog.decisions(MODEL_NAME)
         cycles = []
         for number, (landed_at, answer) in enumerate(self.answers, start=1):
+            request = requests.get(answer.request_id)
+            asked = dict(request.slices) if request is not None else {}
             after = [d for d in decisions if d.decided_at.timestamp() >= landed_at]
             decision = after[0] if after else None
             entry: dict = {
                 "cycle": number,
                 "request_id": answer.request_id,
                 "labeled_frames": answer.frames,
-                "requested_per_slice": dict(requests[answer.request_id].slices)
-                if answer.request_id in requests
-                else {},
+                "requested_per_slice": asked,
+                # which way of finding frames produced them: a random sample, a metadata
+                # query, a model signal, operators' flags, similarity, label review
+                "sources": {name: sources.get(name, "unknown") for name in asked},
+                "signals": sorted(
+                    {sources[n] for n in asked if n in sources and sources[n].startswith("signal:")}
+                ),
                 "candidate": decision.candidate_version if decision else None,
                 "approved": decision.approved if decision else None,
                 "label_to_decision_s": round(decision.decided_at.timestamp() - landed_at, 1)
@@ -279,6 +338,15 @@ def run_demo(config: DemoConfig, home: Path, say: Callable[[str], None] = print)
     (home / "demo.json").write_text(json.dumps(summary, indent=2) + "\n")
     say("")
     say(slice_table(summary["slices"]))
+    say("")
+    for c in summary["cycles"]:
+        verdict = {True: "promoted", False: "refused", None: "no decision"}[c["approved"]]
+        gains = ", ".join(f"{k} {v:+.3f}" for k, v in (c.get("delta_ap") or {}).items())
+        say(
+            f"cycle {c['cycle']}: {c['labeled_frames']} frames "
+            f"({', '.join(f'{k} {v}' for k, v in c['requested_per_slice'].items())}) → "
+            f"{verdict} after {c['label_to_decision_s']} s; Δ AP {gains}"
+        )
     say("")
     say("stage seconds: " + ", ".join(f"{k} {v}" for k, v in summary["stage_seconds"].items()))
     say(

@@ -76,6 +76,49 @@ def stage_seconds(all_steps: list[Step]) -> dict[str, float]:
     return {stage: round(seconds, 1) for stage, seconds in sorted(totals.items())}
 
 
+def baseline_vs_production(decisions, read_report) -> tuple[dict, bool]:
+    """(slice → {baseline, promoted} → precision/recall/ap, whether a model replaced the
+    baseline). The baseline is the first promoted model; "promoted" the production model at
+    the end. Every report evaluates on the same held-out frames, so the baseline's numbers
+    come from the report of the first candidate judged against it, the final model's from the
+    report that promoted it. When nothing replaced the baseline, "promoted" shows the last
+    refused candidate."""
+    approved = [d for d in decisions if d.approved]
+    if not approved:
+        return slice_metrics(read_report(decisions[-1])), False
+    baseline, final = approved[0], approved[-1]
+    if final is baseline:
+        later = [d for d in decisions if d.against_version == baseline.candidate_version]
+        return (slice_metrics(read_report(later[-1])) if later else {}), False
+    judged = next(d for d in decisions if d.against_version == baseline.candidate_version)
+    before = {s["slice"]: s["production"] for s in read_report(judged)["slices"]}
+    after = {s["slice"]: s["candidate"] for s in read_report(final)["slices"]}
+    return {n: {"baseline": before.get(n), "promoted": m} for n, m in after.items()}, True
+
+
+def slice_sources(specs) -> dict[str, str]:
+    """slice name → how it finds frames: "random", "metadata:<columns>", "curated:<signal>"
+    for a hand-declared slice ranked by a model signal, "signal:<name>" for what the
+    failure-finding signals mine (model signals, flags, similarity, label review)."""
+    out = {}
+    for spec in specs:
+        sel = spec.selection
+        kind = sel.kind
+        if kind == "random":
+            out[spec.name] = "random"
+        elif kind == "metadata":
+            out[spec.name] = "metadata:" + ",".join(c for c, _ in sel.equals)
+        elif spec.role not in ("signal", "review"):
+            out[spec.name] = f"curated:{getattr(sel, 'signal', kind)}"
+        elif kind == "model_signal":
+            out[spec.name] = f"signal:{sel.signal}"
+        elif kind == "similarity":
+            out[spec.name] = "signal:similarity_to_flags" if sel.from_flags else "signal:similarity"
+        else:
+            out[spec.name] = f"signal:{kind}"
+    return out
+
+
 def slice_metrics(report: dict) -> dict[str, dict[str, dict[str, float]]]:
     """slice → {baseline, promoted} → precision/recall/ap, from the final evaluation report
     (production then was the baseline; the candidate is what was promoted or refused)."""

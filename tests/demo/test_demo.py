@@ -56,6 +56,23 @@ def test_the_daemon_carries_the_story_with_no_human_action(demo):
     )
 
 
+def test_signals_feed_the_cycles_after_the_baseline(demo):
+    _, summary = demo
+    cycles = summary["cycles"]
+    assert 2 <= len(cycles) <= 3, cycles
+    first, curated = cycles[:2]
+    assert set(first["sources"].values()) == {"random"}
+    assert {"metadata:weather", "curated:green_cone_score"} <= set(curated["sources"].values())
+    assert curated["signals"], curated  # the baseline's signals ask alongside the curated slices
+    # the operator flagged the baseline's wrong predictions, and the flags became requests
+    assert curated["requested_per_slice"].get("flagged", 0) > 0
+    if curated["approved"]:  # a new production model: its signals alone drive the next cycle
+        signals = cycles[2]
+        assert all(s.startswith("signal:") for s in signals["sources"].values()), signals
+    else:  # a refusal leaves the production model, and what its signals asked, unchanged
+        assert len(cycles) == 2
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
