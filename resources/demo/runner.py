@@ -341,7 +341,8 @@ def run_demo(config: DemoConfig, home: Path, say: Callable[[str], None] = print)
     say("")
     for c in summary["cycles"]:
         verdict = {True: "promoted", False: "refused", None: "no decision"}[c["approved"]]
-        gains = ", ".join(f"{k} {v:+.3f}" for k, v in (c.get("delta_ap") or {}).items())
+        deltas = {k: v for k, v in (c.get("delta_ap") or {}).items() if v is not None}
+        gains = ", ".join(f"{k} {v:+.3f}" for k, v in deltas.items()) or "(first model)"
         say(
             f"cycle {c['cycle']}: {c['labeled_frames']} frames "
             f"({', '.join(f'{k} {v}' for k, v in c['requested_per_slice'].items())}) → "
