@@ -14,6 +14,8 @@ STAGES = {
     "fleet_logs": "ingest",
     "frames": "ingest",
     "fleet_predictions": "curation",
+    "fleet_signals": "mining",
+    "drift_report": "mining",
     "labeling_queue": "curation",
     "label_sets": "label_validation",
     "training_set": "training",
