@@ -8,10 +8,14 @@ its children.
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 AUTOMATION_SENSOR = "fleetloop_automation"
-AUTOMATION_INTERVAL_S = 5
+# How often the automation and the landing sensors tick (`FLEETLOOP_TICK_SECONDS`, default
+# 5 s); the demo ticks every 2 s.
+AUTOMATION_INTERVAL_S = int(os.environ.get("FLEETLOOP_TICK_SECONDS", "5") or 5)
 WEEKLY_CRON = "0 6 * * 1"  # Mondays 06:00 UTC: the loop runs while the team is at the gym
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.automation import AUTOMATION_INTERVAL_S
 from assets.fleet.assets import drives, fleet_logs
 from assets.labels.assets import label_batches, label_sets
 from assets.landing import (
@@ -21,7 +22,7 @@ from assets.landing import (
 )
 from resources.store_resource import VersionedStoreResource
 
-SENSOR_INTERVAL_S = 5
+SENSOR_INTERVAL_S = AUTOMATION_INTERVAL_S  # FLEETLOOP_TICK_SECONDS
 LABEL_BATCH_FILES = ("frames.parquet", "boxes.parquet", "batch.json")
 _RANGE_START = "dagster/asset_partition_range_start"
 _RANGE_END = "dagster/asset_partition_range_end"

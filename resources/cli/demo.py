@@ -18,7 +18,9 @@ from resources.settings import fleetloop_home
 )
 @click.option("--drives", type=int, default=None, help="Drives in the simulated fleet.")
 @click.option("--frames-per-drive", type=int, default=None, help="Frames per drive.")
-@click.option("--epochs", type=int, default=0, help="Training epochs (0: the model's default).")
+@click.option(
+    "--epochs", type=int, default=None, help="Training epochs (default 15; 0: the model's own)."
+)
 @click.option(
     "--slice-scale",
     type=float,
@@ -40,7 +42,7 @@ def demo(seed, drives, frames_per_drive, epochs, slice_scale, timeout_s, keep) -
         seed=seed,
         drives=drives or defaults.drives,
         frames_per_drive=frames_per_drive or defaults.frames_per_drive,
-        epochs=epochs,
+        epochs=defaults.epochs if epochs is None else epochs,
         slice_scale=slice_scale,
         timeout_s=timeout_s,
         fresh=not keep,
