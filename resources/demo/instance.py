@@ -50,7 +50,6 @@ def demo_environment(home: Path, extra: dict[str, str] | None = None) -> dict[st
             "PYTHONWARNINGS": "ignore",
             "DAGSTER_DISABLE_TELEMETRY": "1",
             "FLEETLOOP_LABELING": "simulated",  # the demo's labelers are the simulated ones
-            "FLEETLOOP_TICK_SECONDS": "2",  # sensors and automation: a short demo, quick ticks
         }
     )
     env.update(extra or {})
