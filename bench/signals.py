@@ -451,6 +451,11 @@ def challenger_results(w: World, pool_pred: pl.DataFrame, wrong: set, hard: set)
         Challenger(width=8, epochs=10, bootstrap=True),
         Challenger(width=16, epochs=10, bootstrap=True),
         Challenger(width=4, epochs=10, bootstrap=True),
+        # shorter still: at 3 and 5 epochs (quick fleet) the challenger found almost nothing,
+        # and disagreement ranked frames by the production model's confident detections
+        Challenger(width=8, epochs=7, bootstrap=True),
+        Challenger(width=8, epochs=5, bootstrap=True),
+        Challenger(width=8, epochs=3, bootstrap=True),
     ]
     out = []
     for variant in (replace(v, seed=w.setup.seed + 1) for v in variants):

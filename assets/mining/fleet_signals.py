@@ -109,8 +109,8 @@ def fleet_signals(
     """Per fleet frame, how likely the production model is wrong there
     (`predictions/fleet/signals.parquet`: low_confidence, disagreement, flicker, label_error),
     and the challenger's predictions (`predictions/fleet/challenger.parquet`). The challenger
-    is narrower, trained for a quarter of the epochs on a bootstrap resample of the production
-    model's training frames, with another seed."""
+    is narrower, trained for 10 epochs (half the detector's default) on a bootstrap resample of
+    the production model's training frames, with another seed."""
     from resources.detection import predictions_table, targets_from_boxes  # torch: when used
 
     vs, repo = store.ensure_repository(), store.repository
@@ -129,7 +129,11 @@ def fleet_signals(
         on="frame_id",
         how="semi",
     )
-    challenger = Challenger(epochs=max(1, (detector.epochs or 20) // 4), seed=detector.seed + 1)
+    # 10 epochs (half the detector's default): shorter challengers found almost nothing, and
+    # disagreement degenerated into ranking by the production model's own detections
+    # (`python -m bench.signals --quick --compare-challengers`)
+    epochs = min(Challenger.epochs, detector.epochs or Challenger.epochs)
+    challenger = Challenger(epochs=epochs, seed=detector.seed + 1)
     images = load_images(vs, repo, run.base, train_frames)
     targets = targets_from_boxes(train_frames.get_column("frame_id").to_list(), labels, CLASSES)
     model, fit = train_challenger(images, targets, challenger, detector=detector.model)
