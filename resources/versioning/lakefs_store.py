@@ -48,6 +48,7 @@ from resources.versioning.names import (
     check_prefix,
     check_ref,
     check_repository_name,
+    check_strategy,
     check_tag_name,
     check_text,
 )
@@ -367,7 +368,7 @@ class LakeFSStore(VersionedStore):
         metadata: Mapping[str, str] | None = None,
         strategy: MergeStrategy | str | None = None,
     ) -> Commit:
-        chosen = _strategy(strategy)
+        chosen = check_strategy(strategy)
         reference = self._ref(repo, source)
         meta = check_metadata(metadata)
         check_text("merge message", message, optional=True)
@@ -451,14 +452,3 @@ def _copy(data: bytes | BinaryIO, writer: Any) -> None:
         if not isinstance(chunk, (bytes, bytearray, memoryview)):
             raise InvalidArgumentError("object data must be bytes or a binary file object")
         writer.write(chunk)
-
-
-def _strategy(strategy: MergeStrategy | str | None) -> MergeStrategy | None:
-    if strategy is None:
-        return None
-    try:
-        return MergeStrategy(strategy)
-    except ValueError:
-        raise InvalidArgumentError(
-            f"unknown merge strategy {strategy!r}: use 'source-wins' or 'dest-wins'"
-        ) from None

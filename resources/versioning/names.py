@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 
 from resources.versioning.errors import InvalidArgumentError, InvalidNameError
+from resources.versioning.records import MergeStrategy
 
 _REPO = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 _BRANCH = re.compile(r"^\w[-\w]*$")
@@ -137,3 +138,15 @@ def check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
 def check_text(what: str, value: str | None, *, optional: bool = False) -> None:
     if not isinstance(value, str) and not (optional and value is None):
         raise InvalidArgumentError(f"{what} must be a string, not {type(value).__name__}")
+
+
+def check_strategy(strategy: MergeStrategy | str | None) -> MergeStrategy | None:
+    """A merge strategy by value ('source-wins' / 'dest-wins'), or None for none."""
+    if strategy is None:
+        return None
+    try:
+        return MergeStrategy(strategy)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"unknown merge strategy {strategy!r}: use 'source-wins' or 'dest-wins'"
+        ) from None

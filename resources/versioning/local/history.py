@@ -20,7 +20,13 @@ from resources.versioning.local.packs import write_pack
 from resources.versioning.local.pointers import key_from_tree_path
 from resources.versioning.local.repository import LocalRepository, commit_id_of
 from resources.versioning.local.trees import apply_changes
-from resources.versioning.names import check_branch_name, check_metadata, check_prefix, check_text
+from resources.versioning.names import (
+    check_branch_name,
+    check_metadata,
+    check_prefix,
+    check_strategy,
+    check_text,
+)
 from resources.versioning.records import Change, ChangeType, Commit, MergeStrategy
 
 
@@ -107,7 +113,7 @@ class LocalHistory:
         metadata: Mapping[str, str] | None = None,
         strategy: MergeStrategy | str | None = None,
     ) -> Commit:
-        chosen = _strategy(strategy)
+        chosen = check_strategy(strategy)
         check_branch_name(destination)
         meta = check_metadata(metadata)
         check_text("merge message", message, optional=True)
@@ -172,17 +178,6 @@ class LocalHistory:
                 [head.id],
             )
         return r.record(created)
-
-
-def _strategy(strategy: MergeStrategy | str | None) -> MergeStrategy | None:
-    if strategy is None:
-        return None
-    try:
-        return MergeStrategy(strategy)
-    except ValueError:
-        raise InvalidArgumentError(
-            f"unknown merge strategy {strategy!r}: use 'source-wins' or 'dest-wins'"
-        ) from None
 
 
 def _conflict_paths(index: pygit2.Index) -> list[str]:
