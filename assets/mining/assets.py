@@ -16,6 +16,7 @@ from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
 from resources.store_resource import VersionedStoreResource
 from resources.tables import CLASSES
+from resources.versioning import VersionedStore
 
 BATCH = 1024
 
@@ -27,6 +28,26 @@ def embedding_table(frame_ids: pl.Series, vectors: list[np.ndarray]) -> pl.DataF
         {"frame_id": frame_ids, "embedding": matrix},
         schema={"frame_id": pl.String, "embedding": pl.Array(pl.Float32, matrix.shape[1])},
     )
+
+
+def predict_frames(
+    store: VersionedStore, repo: str, ref: str, frames: pl.DataFrame, model, *, embed: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """`model`'s predictions (`PREDICTIONS`, low-confidence ones included) on `frames`, and
+    with `embed` its (frame_id, embedding) table; the images are decoded `BATCH` at a time."""
+    from resources.detection import predictions_table  # torch: imported when used
+
+    parts, vectors = [], []
+    for start in range(0, frames.height, BATCH):
+        chunk = frames.slice(start, BATCH)
+        images = load_images(store, repo, ref, chunk)
+        detections = model.predict(images)
+        parts.append(predictions_table(chunk.get_column("frame_id").to_list(), detections, CLASSES))
+        if embed:
+            vectors.append(model.embed(images))
+    predictions = pl.concat(parts) if parts else pl.DataFrame()
+    embeddings = embedding_table(frames.get_column("frame_id"), vectors) if embed else None
+    return predictions, embeddings
 
 
 @dg.asset(
@@ -53,8 +74,6 @@ def fleet_predictions(
     (`predictions/fleet/predictions.parquet`), and its embedding of every frame
     (`predictions/fleet/embeddings.parquet`): what model-signal and similarity slices and the
     drift report read."""
-    from resources.detection import predictions_table  # torch: imported when used
-
     vs, repo = store.ensure_repository(), store.repository
     production = catalog.open().alias(detector.name, "production")
     if production is None:
@@ -62,15 +81,7 @@ def fleet_predictions(
     run = RunBranch(vs, repo, context.run.run_id, "fleet_predictions")
     model = StoredModel(detector.name, production.version, production.commit).load(vs, repo)
     frames = read_table(vs, repo, run.base, FRAMES_PATH)
-    parts, vectors = [], []
-    for start in range(0, frames.height, BATCH):
-        chunk = frames.slice(start, BATCH)
-        images = load_images(vs, repo, run.base, chunk)
-        detections = model.predict(images)
-        parts.append(predictions_table(chunk.get_column("frame_id").to_list(), detections, CLASSES))
-        vectors.append(model.embed(images))
-    predictions = pl.concat(parts) if parts else pl.DataFrame()
-    embeddings = embedding_table(frames.get_column("frame_id"), vectors)
+    predictions, embeddings = predict_frames(vs, repo, run.base, frames, model, embed=True)
     run.put_table(PREDICTIONS_PATH, predictions)
     run.put_table(EMBEDDINGS_PATH, embeddings)
     width, height = int(frames["width"].max()), int(frames["height"].max())

@@ -15,7 +15,7 @@ import polars as pl
 from assets.automation import after_upstream
 from assets.fleet.images import load_images
 from assets.markdown import table_md
-from assets.mining.assets import BATCH
+from assets.mining.assets import predict_frames
 from assets.mining.signals import (
     Challenger,
     disagreement,
@@ -76,8 +76,23 @@ def signal_table(
     return table
 
 
-def share_at_least(table: pl.DataFrame, column: str, level: float) -> float:
-    return float((table.get_column(column) >= level).mean()) if table.height else 0.0
+def share_check(
+    check: str, table: pl.DataFrame, column: str, limit: float, key: str, description: str
+) -> dg.AssetCheckResult:
+    """A warning when more than `limit` of the frames score at least `HIT` on `column`;
+    `description` is formatted with the share and the limit."""
+    share = float((table.get_column(column) >= HIT).mean()) if table.height else 0.0
+    return dg.AssetCheckResult(
+        check_name=check,
+        passed=share <= limit,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            key: dg.MetadataValue.float(round(share, 4)),
+            "limit": dg.MetadataValue.float(limit),
+            "frames": dg.MetadataValue.int(table.height),
+        },
+        description=description.format(share=share, limit=limit),
+    )
 
 
 @dg.asset(
@@ -111,7 +126,7 @@ def fleet_signals(
     and the challenger's predictions (`predictions/fleet/challenger.parquet`). The challenger
     is narrower, trained for 10 epochs (half the detector's default) on a bootstrap resample of
     the production model's training frames, with another seed."""
-    from resources.detection import predictions_table, targets_from_boxes  # torch: when used
+    from resources.detection import targets_from_boxes  # torch: imported when used
 
     vs, repo = store.ensure_repository(), store.repository
     production = catalog.open().alias(detector.name, "production")
@@ -139,17 +154,10 @@ def fleet_signals(
     model, fit = train_challenger(images, targets, challenger, detector=detector.model)
     context.log.info(f"challenger trained in {fit['seconds']:.1f} s on {len(images)} frames")
     del images
-    parts = []
-    for start in range(0, frames.height, BATCH):
-        chunk = frames.slice(start, BATCH)
-        found = model.predict(load_images(vs, repo, run.base, chunk))
-        parts.append(predictions_table(chunk.get_column("frame_id").to_list(), found, CLASSES))
-    challenger_predictions = pl.concat(parts)
+    challenger_predictions, _ = predict_frames(vs, repo, run.base, frames, model)
     table = signal_table(frames, predictions, challenger_predictions, labels, train_ids)
     run.put_table(SIGNALS_PATH, table)
     run.put_table(CHALLENGER_PREDICTIONS_PATH, challenger_predictions)
-    flickering = share_at_least(table, "flicker", HIT)
-    disputed = share_at_least(table, "disagreement", HIT)
     commit = run.commit(
         f"fleet_signals for {detector.name} {production.version}",
         passed=True,  # the signals warn; they protect nothing downstream
@@ -177,26 +185,19 @@ def fleet_signals(
             "signals": dg.MetadataValue.md(table_md(summary)),
         },
     )
-    yield dg.AssetCheckResult(
-        check_name=FLICKER_CHECK,
-        passed=flickering <= MAX_FLICKER_SHARE,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "flickering_share": dg.MetadataValue.float(round(flickering, 4)),
-            "limit": dg.MetadataValue.float(MAX_FLICKER_SHARE),
-            "frames": dg.MetadataValue.int(table.height),
-        },
-        description=f"{flickering:.1%} of frames flicker (limit {MAX_FLICKER_SHARE:.0%})",
+    yield share_check(
+        FLICKER_CHECK,
+        table,
+        "flicker",
+        MAX_FLICKER_SHARE,
+        "flickering_share",
+        "{share:.1%} of frames flicker (limit {limit:.0%})",
     )
-    yield dg.AssetCheckResult(
-        check_name=DISAGREEMENT_CHECK,
-        passed=disputed <= MAX_DISAGREEMENT_SHARE,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "disputed_share": dg.MetadataValue.float(round(disputed, 4)),
-            "limit": dg.MetadataValue.float(MAX_DISAGREEMENT_SHARE),
-            "frames": dg.MetadataValue.int(table.height),
-        },
-        description=f"the detectors disagree on {disputed:.1%} of frames "
-        f"(limit {MAX_DISAGREEMENT_SHARE:.0%})",
+    yield share_check(
+        DISAGREEMENT_CHECK,
+        table,
+        "disagreement",
+        MAX_DISAGREEMENT_SHARE,
+        "disputed_share",
+        "the detectors disagree on {share:.1%} of frames (limit {limit:.0%})",
     )
