@@ -129,6 +129,20 @@ class SliceSpec:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def signal_slice(name: str, description: str, selection: Selection) -> SliceSpec:
+    """A slice the failure-finding signals fill: up to 40 new frames per production model,
+    judged by the whole evaluation set."""
+    return SliceSpec(
+        name,
+        description,
+        selection,
+        target_size=40,
+        role="signal",
+        eval_slice="all",
+        budget="per_model",
+    )
+
+
 SLICES: tuple[SliceSpec, ...] = (
     SliceSpec(
         "baseline",
@@ -161,50 +175,30 @@ SLICES: tuple[SliceSpec, ...] = (
     ),
     # Signal slices: mined afresh from every production model (no condition named by hand);
     # each gets up to its target of new frames per model.
-    SliceSpec(
+    signal_slice(
         "uncertain",
         "Frames whose detections sit in the production model's uncertain band.",
         ModelSignal(signal="low_confidence"),
-        target_size=40,
-        role="signal",
-        eval_slice="all",
-        budget="per_model",
     ),
-    SliceSpec(
+    signal_slice(
         "disagreement",
         "Frames where the production model and a differently trained challenger disagree.",
         ModelSignal(signal="disagreement"),
-        target_size=40,
-        role="signal",
-        eval_slice="all",
-        budget="per_model",
     ),
-    SliceSpec(
+    signal_slice(
         "flicker",
         "Frames where a detection appears or vanishes for one frame of its drive.",
         ModelSignal(signal="flicker"),
-        target_size=40,
-        role="signal",
-        eval_slice="all",
-        budget="per_model",
     ),
-    SliceSpec(
+    signal_slice(
         "flagged",
         "Frames an operator flagged as wrongly predicted (fleetloop flag, the review page).",
         ReviewFlags(),
-        target_size=40,
-        role="signal",
-        eval_slice="all",
-        budget="per_model",
     ),
-    SliceSpec(
+    signal_slice(
         "like_flagged",
         "More like the flagged frames: nearest unlabeled frames in the model's embedding space.",
         Similarity(from_flags=True),
-        target_size=40,
-        role="signal",
-        eval_slice="all",
-        budget="per_model",
     ),
     SliceSpec(
         "label_review",
