@@ -78,5 +78,9 @@ class ConeNet(nn.Module):
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, S, S) → (B, 4w): mean and max of the trunk features over the image."""
-        features = self.backbone(images)
-        return torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
+        return pooled(self.backbone(images))
+
+
+def pooled(features: torch.Tensor) -> torch.Tensor:
+    """Trunk features (B, 2w, h, w) → (B, 4w) embedding: their mean and max over the image."""
+    return torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)

@@ -11,7 +11,14 @@ import torch
 
 from resources.detection.cone_net import ConeNet, ConeNetConfig
 from resources.detection.interface import Detections, Detector, Progress, register
-from resources.detection.train import TrainConfig, detect, device, embed, train
+from resources.detection.train import (
+    TrainConfig,
+    detect,
+    device,
+    embed,
+    embedding_matrix,
+    train,
+)
 from resources.tables import CLASSES
 
 
@@ -63,6 +70,14 @@ class ConeNetDetector(Detector):
     def embed(self, images: np.ndarray) -> np.ndarray:
         _check_images(images, self.config.image_size)
         return embed(self.model, images)
+
+    def predict_and_embed(
+        self, images: np.ndarray, *, min_confidence: float = 0.05
+    ) -> tuple[list[Detections], np.ndarray]:
+        _check_images(images, self.config.image_size)
+        vectors: list[np.ndarray] = []
+        detections = detect(self.model, images, min_confidence=min_confidence, embeddings=vectors)
+        return detections, embedding_matrix(vectors, self.config.width)
 
     def state(self) -> dict[str, Any]:
         config = dataclasses.asdict(self.config)

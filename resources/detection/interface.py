@@ -61,6 +61,13 @@ class Detector(ABC):
     def embed(self, images: np.ndarray) -> np.ndarray:
         """(N, D) float32 image embeddings, for similarity search and drift."""
 
+    def predict_and_embed(
+        self, images: np.ndarray, *, min_confidence: float = 0.05
+    ) -> tuple[list[Detections], np.ndarray]:
+        """`predict` and `embed` of the same images; a detector whose embedding comes from the
+        same forward pass overrides this to run it once."""
+        return self.predict(images, min_confidence=min_confidence), self.embed(images)
+
     @abstractmethod
     def state(self) -> dict[str, Any]:
         """Everything needed to rebuild the detector: config, weights (tensors), history."""

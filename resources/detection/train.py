@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from resources.detection.cone_net import ConeNet, ConeNetConfig
+from resources.detection.cone_net import ConeNet, ConeNetConfig, pooled
 from resources.detection.interface import Detections, Progress
 
 
@@ -174,14 +174,24 @@ def train(
 
 @torch.inference_mode()
 def detect(
-    model: ConeNet, images: np.ndarray, *, min_confidence: float, batch_size: int = 256, top_k=40
+    model: ConeNet,
+    images: np.ndarray,
+    *,
+    min_confidence: float,
+    batch_size: int = 256,
+    top_k=40,
+    embeddings: list[np.ndarray] | None = None,
 ) -> list[Detections]:
+    """Detections per image; with `embeddings`, each batch's `ConeNet.embed` vectors are
+    appended to it, pooled from the same forward pass."""
     model.eval()
     dev = next(model.parameters()).device
     cfg = model.config
     result: list[Detections] = []
     for start in range(0, len(images), batch_size):
         out = model(to_tensor(images[start : start + batch_size], dev))
+        if embeddings is not None:
+            embeddings.append(pooled(out["features"]).float().cpu().numpy())
         heat = out["heatmap"].sigmoid()  # (B, C, h, w)
         # one class per cell: a cone is orange or green, not both
         best = heat.amax(dim=1, keepdim=True)
@@ -220,5 +230,11 @@ def embed(model: ConeNet, images: np.ndarray, *, batch_size: int = 256) -> np.nd
         model.embed(to_tensor(images[s : s + batch_size], dev)).float().cpu().numpy()
         for s in range(0, len(images), batch_size)
     ]
-    width = 4 * model.config.width
-    return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, width), np.float32)
+    return embedding_matrix(parts, model.config.width)
+
+
+def embedding_matrix(parts: list[np.ndarray], width: int) -> np.ndarray:
+    """Batches of embeddings → (N, 4 * width) float32 (ConeNet's embedding width)."""
+    if not parts:
+        return np.zeros((0, 4 * width), np.float32)
+    return np.concatenate(parts).astype(np.float32)

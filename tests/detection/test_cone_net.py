@@ -100,6 +100,17 @@ def test_checkpoint_round_trip_gives_identical_predictions(trained, data):
     assert raw["detector"] == "cone_net" and "weights" in raw["state"]
 
 
+def test_one_pass_predicts_and_embeds_exactly_like_the_two_calls(trained, data):
+    det, _, _ = trained
+    _, images, _ = data
+    detections, vectors = det.predict_and_embed(images, min_confidence=0.1)
+    for a, b in zip(detections, det.predict(images, min_confidence=0.1), strict=True):
+        assert np.array_equal(a.boxes, b.boxes) and np.array_equal(a.scores, b.scores)
+        assert np.array_equal(a.classes, b.classes)
+    np.testing.assert_allclose(vectors, det.embed(images), rtol=1e-6, atol=1e-6)
+    assert vectors.shape == (len(images), 64) and vectors.dtype == np.float32
+
+
 def test_training_is_deterministic_given_the_seed(data):
     _, images, targets = data
     runs = []
