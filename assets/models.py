@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assets.paths import checkpoint_path
+from assets.paths import challenger_path, checkpoint_path
 from resources.versioning import VersionedStore
 
 if TYPE_CHECKING:
@@ -28,3 +28,12 @@ class StoredModel:
         return load_checkpoint(
             store.get(repo, self.commit, checkpoint_path(self.name, self.version))
         )
+
+    def load_challenger(self, store: VersionedStore, repo: str) -> Detector | None:
+        """The challenger trained with this model, or None for a model that has none."""
+        from resources.detection import load_checkpoint  # torch: imported when used
+
+        path = challenger_path(self.name, self.version)
+        if not store.exists(repo, self.commit, path):
+            return None
+        return load_checkpoint(store.get(repo, self.commit, path))

@@ -49,6 +49,11 @@ def checkpoint_path(name: str, version: str) -> str:
     return f"{model_dir(name, version)}/model.pt"
 
 
+def challenger_path(name: str, version: str) -> str:
+    """The challenger trained with the model on its frames, for disagreement mining."""
+    return f"{model_dir(name, version)}/challenger.pt"
+
+
 def report_dir(name: str, version: str) -> str:
     return f"reports/evaluation/{name}/{version}"
 

@@ -82,6 +82,12 @@ class RunBranch:
             self.repository, self.name, path, data, content_type=content_type, metadata=metadata
         )
 
+    def remove(self, path: str) -> None:
+        """Delete `path` on the run branch if it is there: a stale output this run replaces
+        with nothing."""
+        if self.store.exists(self.repository, self.name, path):
+            self.store.delete(self.repository, self.name, path)
+
     def put_table(self, path: str, df: pl.DataFrame) -> None:
         self.put(path, table_bytes(df), content_type=PARQUET, metadata={"rows": str(df.height)})
 

@@ -1,5 +1,7 @@
 """`fleet_predictions`: the production model run over every frame of the fleet."""
 
+from dataclasses import dataclass
+
 import dagster as dg
 import numpy as np
 import polars as pl
@@ -7,7 +9,13 @@ import polars as pl
 from assets.automation import after_upstream
 from assets.fleet.images import load_images
 from assets.models import StoredModel
-from assets.paths import EMBEDDINGS_PATH, FRAMES_PATH, PREDICTIONS_PATH, docs_prefix
+from assets.paths import (
+    CHALLENGER_PREDICTIONS_PATH,
+    EMBEDDINGS_PATH,
+    FRAMES_PATH,
+    PREDICTIONS_PATH,
+    docs_prefix,
+)
 from assets.publishing import RunBranch
 from assets.results import commit_docs, docs_linked, published
 from assets.storage import read_table
@@ -30,24 +38,48 @@ def embedding_table(frame_ids: pl.Series, vectors: list[np.ndarray]) -> pl.DataF
     )
 
 
+@dataclass(frozen=True)
+class FramePredictions:
+    """What `predict_frames` saw: detections (`PREDICTIONS`, low-confidence ones included),
+    with `embed` the (frame_id, embedding) table, with a challenger its detections."""
+
+    predictions: pl.DataFrame
+    embeddings: pl.DataFrame | None = None
+    challenger: pl.DataFrame | None = None
+
+
 def predict_frames(
-    store: VersionedStore, repo: str, ref: str, frames: pl.DataFrame, model, *, embed: bool = False
-) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """`model`'s predictions (`PREDICTIONS`, low-confidence ones included) on `frames`, and
-    with `embed` its (frame_id, embedding) table; the images are decoded `BATCH` at a time."""
+    store: VersionedStore,
+    repo: str,
+    ref: str,
+    frames: pl.DataFrame,
+    model,
+    *,
+    embed: bool = False,
+    challenger=None,
+) -> FramePredictions:
+    """`model`'s predictions on `frames` (and `challenger`'s on the same pixels); the images
+    are decoded once, `BATCH` at a time."""
     from resources.detection import predictions_table  # torch: imported when used
 
-    parts, vectors = [], []
+    parts, vectors, second = [], [], []
     for start in range(0, frames.height, BATCH):
         chunk = frames.slice(start, BATCH)
+        ids = chunk.get_column("frame_id").to_list()
         images = load_images(store, repo, ref, chunk)
-        detections = model.predict(images)
-        parts.append(predictions_table(chunk.get_column("frame_id").to_list(), detections, CLASSES))
         if embed:
-            vectors.append(model.embed(images))
-    predictions = pl.concat(parts) if parts else pl.DataFrame()
-    embeddings = embedding_table(frames.get_column("frame_id"), vectors) if embed else None
-    return predictions, embeddings
+            detections, batch_vectors = model.predict_and_embed(images)
+            vectors.append(batch_vectors)
+        else:
+            detections = model.predict(images)
+        parts.append(predictions_table(ids, detections, CLASSES))
+        if challenger is not None:
+            second.append(predictions_table(ids, challenger.predict(images), CLASSES))
+    return FramePredictions(
+        predictions=pl.concat(parts) if parts else pl.DataFrame(),
+        embeddings=embedding_table(frames.get_column("frame_id"), vectors) if embed else None,
+        challenger=pl.concat(second) if second else None,
+    )
 
 
 @dg.asset(
@@ -71,19 +103,32 @@ def fleet_predictions(
     detector: DetectorResource,
 ):
     """Every fleet frame's detections by the production model, low-confidence ones included
-    (`predictions/fleet/predictions.parquet`), and its embedding of every frame
-    (`predictions/fleet/embeddings.parquet`): what model-signal and similarity slices and the
-    drift report read."""
+    (`predictions/fleet/predictions.parquet`), its embedding of every frame
+    (`predictions/fleet/embeddings.parquet`) and the detections of the challenger trained
+    with it (`predictions/fleet/challenger.parquet`): what the signals, the model-signal and
+    similarity slices and the drift report read."""
     vs, repo = store.ensure_repository(), store.repository
     production = catalog.open().alias(detector.name, "production")
     if production is None:
         raise dg.Failure("no production model yet: promote a candidate first")
     run = RunBranch(vs, repo, context.run.run_id, "fleet_predictions")
-    model = StoredModel(detector.name, production.version, production.commit).load(vs, repo)
+    stored = StoredModel(detector.name, production.version, production.commit)
+    model, challenger = stored.load(vs, repo), stored.load_challenger(vs, repo)
+    if challenger is None:
+        context.log.warning(
+            f"{production.version} has no challenger: fleet_signals cannot score disagreement"
+        )
     frames = read_table(vs, repo, run.base, FRAMES_PATH)
-    predictions, embeddings = predict_frames(vs, repo, run.base, frames, model, embed=True)
+    seen = predict_frames(vs, repo, run.base, frames, model, embed=True, challenger=challenger)
+    predictions, embeddings = seen.predictions, seen.embeddings
     run.put_table(PREDICTIONS_PATH, predictions)
     run.put_table(EMBEDDINGS_PATH, embeddings)
+    written = [PREDICTIONS_PATH, EMBEDDINGS_PATH]
+    if seen.challenger is not None:
+        run.put_table(CHALLENGER_PREDICTIONS_PATH, seen.challenger)
+        written.append(CHALLENGER_PREDICTIONS_PATH)
+    else:
+        run.remove(CHALLENGER_PREDICTIONS_PATH)  # never the previous model's challenger
     width, height = int(frames["width"].max()), int(frames["height"].max())
     result, validation = check_predictions(predictions, image_width=width, image_height=height)
     docs = commit_docs(run, docs_prefix("fleet_predictions"), validation)
@@ -96,9 +141,12 @@ def fleet_predictions(
     yield published(
         publication,
         repo,
-        [PREDICTIONS_PATH, EMBEDDINGS_PATH],
+        written,
         {
             "model_version": dg.MetadataValue.text(production.version),
+            "challenger_detections": dg.MetadataValue.int(
+                seen.challenger.height if seen.challenger is not None else 0
+            ),
             "embedding_dims": dg.MetadataValue.int(embeddings["embedding"].dtype.size),
             "frames": dg.MetadataValue.int(frames.height),
             "detections": dg.MetadataValue.int(predictions.height),

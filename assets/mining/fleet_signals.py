@@ -2,9 +2,10 @@
 
 Reads the production model's `fleet_predictions` and scores every frame with the signals of
 `assets.mining.signals`: `low_confidence` (detections in the uncertain band), `flicker`
-(detections inconsistent across consecutive frames of a drive), `disagreement` (a second,
-differently trained detector, the challenger, sees something else) and, on the labeled
-training frames, `label_error` (a label the model contradicts: a candidate for relabeling).
+(detections inconsistent across consecutive frames of a drive), `disagreement` (the
+challenger, a second detector `candidate_model` trained differently on the same frames, sees
+something else) and, on the labeled training frames, `label_error` (a label the model
+contradicts: a candidate for relabeling).
 Signal slices rank frames by these columns. Two warning checks say how often the model
 flickers and how often the two detectors disagree.
 """
@@ -13,17 +14,8 @@ import dagster as dg
 import polars as pl
 
 from assets.automation import after_upstream
-from assets.fleet.images import load_images
 from assets.markdown import table_md
-from assets.mining.assets import predict_frames
-from assets.mining.signals import (
-    Challenger,
-    disagreement,
-    flicker,
-    label_errors,
-    low_confidence,
-    train_challenger,
-)
+from assets.mining.signals import disagreement, flicker, label_errors, low_confidence
 from assets.paths import (
     CHALLENGER_PREDICTIONS_PATH,
     FRAMES_PATH,
@@ -38,7 +30,6 @@ from assets.storage import read_table
 from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
 from resources.store_resource import VersionedStoreResource
-from resources.tables import CLASSES
 
 FLEET_SIGNALS = ("low_confidence", "disagreement", "flicker", "label_error")
 FLICKER_CHECK = "detections_steady_over_time"
@@ -53,26 +44,32 @@ MAX_DISAGREEMENT_SHARE = 0.10
 def signal_table(
     frames: pl.DataFrame,
     predictions: pl.DataFrame,
-    challenger_predictions: pl.DataFrame,
+    challenger_predictions: pl.DataFrame | None,
     labels: pl.DataFrame,
     train_ids: list[str],
 ) -> pl.DataFrame:
-    """One row per fleet frame: frame_id and a score column per signal (0 = nothing seen)."""
+    """One row per fleet frame: frame_id and a score column per signal (0 = nothing seen;
+    disagreement is 0 everywhere without a challenger)."""
     ids = frames.get_column("frame_id").to_list()
     context = frames.select("frame_id", "weather")
     columns = {
         "low_confidence": low_confidence(predictions, ids),
-        "disagreement": disagreement(predictions, challenger_predictions, ids),
         "flicker": flicker(predictions, frames),
         "label_error": label_errors(labels, predictions, train_ids, context=context),
     }
+    if challenger_predictions is not None:
+        columns["disagreement"] = disagreement(predictions, challenger_predictions, ids)
     table = frames.select("frame_id")
-    for name, scores in columns.items():
-        table = table.join(
-            scores.select("frame_id", pl.col("score").cast(pl.Float32).alias(name)),
-            on="frame_id",
-            how="left",
-        ).with_columns(pl.col(name).fill_null(0.0))
+    for name in FLEET_SIGNALS:
+        scores = columns.get(name)
+        if scores is None:
+            table = table.with_columns(pl.lit(0.0, pl.Float32).alias(name))
+        else:
+            table = table.join(
+                scores.select("frame_id", pl.col("score").cast(pl.Float32).alias(name)),
+                on="frame_id",
+                how="left",
+            ).with_columns(pl.col(name).fill_null(0.0))
     return table
 
 
@@ -98,7 +95,7 @@ def share_check(
 @dg.asset(
     deps=["fleet_predictions", "frames"],
     group_name="mining",
-    kinds={"pytorch", "polars", "lakefs"},
+    kinds={"polars", "lakefs"},
     automation_condition=after_upstream(),
     check_specs=[
         dg.AssetCheckSpec(
@@ -123,11 +120,8 @@ def fleet_signals(
 ):
     """Per fleet frame, how likely the production model is wrong there
     (`predictions/fleet/signals.parquet`: low_confidence, disagreement, flicker, label_error),
-    and the challenger's predictions (`predictions/fleet/challenger.parquet`). The challenger
-    is narrower, trained for 10 epochs (half the detector's default) on a bootstrap resample of
-    the production model's training frames, with another seed."""
-    from resources.detection import targets_from_boxes  # torch: imported when used
-
+    from `fleet_predictions`: the production model's detections and those of the challenger
+    trained with it (narrower, another seed, a bootstrap resample of the same frames)."""
     vs, repo = store.ensure_repository(), store.repository
     production = catalog.open().alias(detector.name, "production")
     if production is None:
@@ -135,29 +129,17 @@ def fleet_signals(
     run = RunBranch(vs, repo, context.run.run_id, "fleet_signals")
     frames = read_table(vs, repo, run.base, FRAMES_PATH)
     predictions = read_table(vs, repo, run.base, PREDICTIONS_PATH)
+    challenger = (
+        read_table(vs, repo, run.base, CHALLENGER_PREDICTIONS_PATH)
+        if vs.exists(repo, run.base, CHALLENGER_PREDICTIONS_PATH)
+        else None
+    )
     # the production model's own training data, as it was when it was trained
     manifest = read_table(vs, repo, production.commit, MANIFEST_PATH)
     labels = read_table(vs, repo, production.commit, TRAINING_LABELS_PATH)
     train_ids = manifest.filter(pl.col("split") == "train").get_column("frame_id").to_list()
-    train_frames = frames.join(
-        pl.DataFrame({"frame_id": train_ids}, schema={"frame_id": pl.String}),
-        on="frame_id",
-        how="semi",
-    )
-    # 10 epochs (half the detector's default): shorter challengers found almost nothing, and
-    # disagreement degenerated into ranking by the production model's own detections
-    # (`python -m bench.signals --quick --compare-challengers`)
-    epochs = min(Challenger.epochs, detector.epochs or Challenger.epochs)
-    challenger = Challenger(epochs=epochs, seed=detector.seed + 1)
-    images = load_images(vs, repo, run.base, train_frames)
-    targets = targets_from_boxes(train_frames.get_column("frame_id").to_list(), labels, CLASSES)
-    model, fit = train_challenger(images, targets, challenger, detector=detector.model)
-    context.log.info(f"challenger trained in {fit['seconds']:.1f} s on {len(images)} frames")
-    del images
-    challenger_predictions, _ = predict_frames(vs, repo, run.base, frames, model)
-    table = signal_table(frames, predictions, challenger_predictions, labels, train_ids)
+    table = signal_table(frames, predictions, challenger, labels, train_ids)
     run.put_table(SIGNALS_PATH, table)
-    run.put_table(CHALLENGER_PREDICTIONS_PATH, challenger_predictions)
     commit = run.commit(
         f"fleet_signals for {detector.name} {production.version}",
         passed=True,  # the signals warn; they protect nothing downstream
@@ -175,13 +157,10 @@ def fleet_signals(
     yield published(
         publication,
         repo,
-        [SIGNALS_PATH, CHALLENGER_PREDICTIONS_PATH],
+        [SIGNALS_PATH],
         {
             "model_version": dg.MetadataValue.text(production.version),
-            "challenger": dg.MetadataValue.json(
-                {k: fit[k] for k in ("width", "epochs", "bootstrap", "seed") if k in fit}
-            ),
-            "challenger_train_seconds": dg.MetadataValue.float(round(fit["seconds"], 1)),
+            "challenger": dg.MetadataValue.bool(challenger is not None),
             "signals": dg.MetadataValue.md(table_md(summary)),
         },
     )
@@ -193,6 +172,15 @@ def fleet_signals(
         "flickering_share",
         "{share:.1%} of frames flicker (limit {limit:.0%})",
     )
+    if challenger is None:
+        yield dg.AssetCheckResult(
+            check_name=DISAGREEMENT_CHECK,
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"{production.version} was trained without a challenger: "
+            "disagreement is not scored (retrain it to get one)",
+        )
+        return
     yield share_check(
         DISAGREEMENT_CHECK,
         table,

@@ -10,6 +10,7 @@ import polars as pl
 from assets.automation import after_upstream
 from assets.fleet.images import load_images
 from assets.markdown import table_md
+from assets.mining.signals import Challenger, train_challenger
 from assets.models import candidate_branch
 from assets.paths import (
     FRAMES_PATH,
@@ -17,6 +18,7 @@ from assets.paths import (
     MANIFEST_PATH,
     REQUESTS_PREFIX,
     TRAINING_LABELS_PATH,
+    challenger_path,
     checkpoint_path,
     docs_prefix,
     model_dir,
@@ -130,6 +132,15 @@ def training_set_commit(store: VersionedStore, repo: str, ref: str) -> str:
     raise dg.Failure(f"no published training set in the history of {ref[:12]}")
 
 
+def challenger_for(detector: DetectorResource) -> Challenger:
+    """Narrower, another seed, a bootstrap resample, 10 epochs (or the detector's, if fewer):
+    shorter challengers found almost nothing, and disagreement degenerated into ranking by the
+    production model's own detections (`python -m bench.signals --quick
+    --compare-challengers`)."""
+    epochs = min(Challenger.epochs, detector.epochs or Challenger.epochs)
+    return Challenger(epochs=epochs, seed=detector.seed + 1)
+
+
 def model_version(store: VersionedStore, repo: str, ref: str, detector: DetectorResource) -> str:
     """Same training data and settings → same version, so a rerun never duplicates a model."""
     parts = [store.stat(repo, ref, p).checksum for p in (MANIFEST_PATH, TRAINING_LABELS_PATH)]
@@ -150,7 +161,8 @@ def candidate_model(
     detector: DetectorResource,
 ) -> dg.MaterializeResult:
     """A detector trained on the training set's train split, committed with its model card
-    on its own branch (`candidate-<version>`): it reaches main only if promoted."""
+    on its own branch (`candidate-<version>`): it reaches main only if promoted. Its
+    challenger (`challenger_for`) is trained on the same frames and committed beside it."""
     from resources.detection import targets_from_boxes  # torch: imported when used
 
     vs, repo = store.ensure_repository(), store.repository
@@ -167,13 +179,22 @@ def candidate_model(
     started = time.perf_counter()
     images = load_images(vs, repo, dataset_commit, frames)
     model = detector.new()
+    targets = targets_from_boxes(frame_ids, labels, CLASSES)
     summary = model.fit(
         images,
-        targets_from_boxes(frame_ids, labels, CLASSES),
+        targets,
         seed=detector.seed,
         progress=_progress_logger(context),
     )
     seconds = time.perf_counter() - started
+    # the second opinion disagreement mining asks for, trained here while the images are
+    # decoded; it is promoted together with the candidate
+    challenger, challenger_fit = train_challenger(
+        images, targets, challenger_for(detector), detector=detector.model
+    )
+    context.log.info(
+        f"challenger trained in {challenger_fit['seconds']:.1f} s on {len(images)} frames"
+    )
     counts = slice_counts(manifest)
     branch = candidate_branch(version)
     vs.create_branch(repo, branch, dataset_commit, exist_ok=True)
@@ -181,11 +202,13 @@ def candidate_model(
     directory = model_dir(detector.name, version)
     card = model_card(detector.name, version, detector.model, summary, counts, dataset_commit)
     vs.put(repo, branch, checkpoint_path(detector.name, version), detector.dump(model))
+    vs.put(repo, branch, challenger_path(detector.name, version), detector.dump(challenger))
     vs.put(repo, branch, f"{directory}/model_card.md", card.encode(), content_type="text/markdown")
     training = {
         "summary": summary,
         "train_frames_per_slice": counts,
         "training_set_commit": dataset_commit,
+        "challenger": challenger_fit,
     }
     vs.put(repo, branch, f"{directory}/training.json", json_bytes(training), content_type=JSON)
     vs.put(repo, branch, f"{directory}/train_manifest.parquet", table_bytes(train))
@@ -215,6 +238,7 @@ def candidate_model(
             "train_frames_per_slice": dg.MetadataValue.json(counts),
             "training_seconds": dg.MetadataValue.float(round(seconds, 1)),
             "summary": dg.MetadataValue.json({k: float(v) for k, v in summary.items()}),
+            "challenger": dg.MetadataValue.json(challenger_fit),
             "model_card": dg.MetadataValue.md(card),
         },
         data_version=dg.DataVersion(commit),

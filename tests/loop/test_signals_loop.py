@@ -14,12 +14,22 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.mining.fleet_signals import DISAGREEMENT_CHECK, FLICKER_CHECK
+from assets.mining.fleet_signals import (
+    DISAGREEMENT_CHECK,
+    FLEET_SIGNALS,
+    FLICKER_CHECK,
+    signal_table,
+)
+from assets.mining.signals import Challenger
+from assets.models import StoredModel
 from assets.paths import (
+    CHALLENGER_PREDICTIONS_PATH,
     FRAMES_PATH,
     MANIFEST_PATH,
+    PREDICTIONS_PATH,
     SIGNALS_PATH,
     TRAINING_LABELS_PATH,
+    challenger_path,
     request_path,
     slice_path,
 )
@@ -109,6 +119,35 @@ def test_fleet_signals_score_every_frame_and_warn_with_their_checks(story):
         evaluation = record.event.dagster_event.event_specific_data
         assert evaluation.severity == dg.AssetCheckSeverity.WARN
         assert "frames" in evaluation.metadata
+
+
+def test_the_challenger_is_promoted_with_its_model_and_predicts_with_it(story):
+    h = story.harness
+    production = h.catalog.alias("cone_detector", "production")
+    path = challenger_path("cone_detector", production.version)
+    assert h.store.exists(h.repo, "main", path)
+    challenger = StoredModel("cone_detector", production.version, "main").load_challenger(
+        h.store, h.repo
+    )
+    assert challenger is not None and challenger.config.width == Challenger.width
+    seen = read_table(h.store, h.repo, "main", CHALLENGER_PREDICTIONS_PATH)
+    frames = read_table(h.store, h.repo, "main", FRAMES_PATH)
+    assert seen.height > 0 and set(seen["frame_id"]) <= set(frames["frame_id"])
+
+
+def test_without_a_challenger_only_disagreement_goes_unscored(story):
+    h = story.harness
+    production = h.catalog.alias("cone_detector", "production")
+    frames = read_table(h.store, h.repo, "main", FRAMES_PATH)
+    predictions = read_table(h.store, h.repo, "main", PREDICTIONS_PATH)
+    labels = read_table(h.store, h.repo, production.commit, TRAINING_LABELS_PATH)
+    manifest = read_table(h.store, h.repo, production.commit, MANIFEST_PATH)
+    train = manifest.filter(pl.col("split") == "train")["frame_id"].to_list()
+    table = signal_table(frames, predictions, None, labels, train)
+    published = read_table(h.store, h.repo, "main", SIGNALS_PATH)
+    assert table.columns == ["frame_id", *FLEET_SIGNALS] == published.columns
+    assert (table["disagreement"] == 0).all() and (published["disagreement"] > 0).any()
+    assert table.drop("disagreement").equals(published.drop("disagreement"))
 
 
 def test_signal_slices_rank_frames_where_their_signal_fired(story):
