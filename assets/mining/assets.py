@@ -23,7 +23,7 @@ from quality.checks import PREDICTIONS_CHECK, check_predictions
 from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
 from resources.store_resource import VersionedStoreResource
-from resources.tables import CLASSES
+from resources.tables import CLASSES, PREDICTIONS
 from resources.versioning import VersionedStore
 
 BATCH = 1024
@@ -75,10 +75,11 @@ def predict_frames(
         parts.append(predictions_table(ids, detections, CLASSES))
         if challenger is not None:
             second.append(predictions_table(ids, challenger.predict(images), CLASSES))
+    empty = pl.DataFrame(schema=PREDICTIONS)
     return FramePredictions(
-        predictions=pl.concat(parts) if parts else pl.DataFrame(),
+        predictions=pl.concat(parts) if parts else empty,
         embeddings=embedding_table(frames.get_column("frame_id"), vectors) if embed else None,
-        challenger=pl.concat(second) if second else None,
+        challenger=(pl.concat(second) if second else empty) if challenger is not None else None,
     )
 
 
