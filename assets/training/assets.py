@@ -200,7 +200,9 @@ def candidate_model(
     vs.create_branch(repo, branch, dataset_commit, exist_ok=True)
     vs.reset(repo, branch)
     directory = model_dir(detector.name, version)
-    card = model_card(detector.name, version, detector.model, summary, counts, dataset_commit)
+    card = model_card(
+        detector.name, version, detector.model, summary, counts, dataset_commit, challenger_fit
+    )
     vs.put(repo, branch, checkpoint_path(detector.name, version), detector.dump(model))
     vs.put(repo, branch, challenger_path(detector.name, version), detector.dump(challenger))
     vs.put(repo, branch, f"{directory}/model_card.md", card.encode(), content_type="text/markdown")

@@ -130,6 +130,8 @@ def test_the_challenger_is_promoted_with_its_model_and_predicts_with_it(story):
         h.store, h.repo
     )
     assert challenger is not None and challenger.config.width == Challenger.width
+    card = h.store.get(h.repo, "main", path.replace("challenger.pt", "model_card.md")).decode()
+    assert f"width {Challenger.width}" in card.split("## Challenger", 1)[1]
     seen = read_table(h.store, h.repo, "main", CHALLENGER_PREDICTIONS_PATH)
     frames = read_table(h.store, h.repo, "main", FRAMES_PATH)
     assert seen.height > 0 and set(seen["frame_id"]) <= set(frames["frame_id"])
