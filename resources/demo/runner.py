@@ -117,6 +117,8 @@ class Demo:
             t = time.monotonic()  # the fleet drives while the daemon boots
             logs = {d: fleet.drive_log(d) for d in fleet.drive_ids}
             self.outside["simulate_fleet"] = time.monotonic() - t
+            import resources.detection  # noqa: F401  torch loads now, not in the first review
+
             self._wait_for_automation(instance, daemon)
             self.say("automation sensor ticking; the fleet uploads")
             t = time.monotonic()
@@ -159,7 +161,7 @@ class Demo:
                     raise DemoFailed(
                         f"no result after {cfg.timeout_s:.0f} s; see the runs in `make ui`"
                     )
-                time.sleep(1.0)
+                time.sleep(0.5)
             total = time.monotonic() - started
             return self._summary(instance, catalog, store, repo, total, frames)
 
@@ -196,23 +198,33 @@ class Demo:
         return not busy and not (labeling and pending_requests(inbox))
 
     def _operator_reviews(self, store, repo, catalog, operator) -> None:
-        """When a new production model's fleet predictions land, the operator pages through a
-        sample of them (the review page) and flags the frames it gets wrong."""
-        from assets.mining.drift import production_model_version
+        """When a model is promoted, the operator pages through its predictions on a sample
+        of fleet frames (the review tool runs the deployed model on them) and flags the frames
+        it gets wrong. The flags usually land before that model's slices are cut: the loop
+        first runs the model over the whole fleet, many times this sample."""
+        from assets.fleet.images import load_images
         from assets.mining.signals.scores import random_sample
-        from assets.paths import FRAMES_PATH, PREDICTIONS_PATH
+        from assets.models import StoredModel
+        from assets.paths import FRAMES_PATH
         from assets.storage import read_table
+        from resources.detection import predictions_table
+        from resources.tables import CLASSES
 
         production = catalog.alias(MODEL_NAME, "production")
         if production is None or production.version in self.reviewed:
             return
-        if production_model_version(store, repo, "main") != production.version:
-            return  # its predictions are not on main yet
         self.reviewed.add(production.version)
         t = time.monotonic()
-        predictions = read_table(store, repo, "main", PREDICTIONS_PATH)
-        frames = sorted(set(read_table(store, repo, "main", FRAMES_PATH)["frame_id"]))
-        sample = random_sample(frames, self.config.operator_reviews, seed=len(self.reviewed))
+        frames = read_table(store, repo, "main", FRAMES_PATH)
+        ids = sorted(frames.get_column("frame_id").to_list())
+        sample = random_sample(ids, self.config.operator_reviews, seed=len(self.reviewed))
+        shown = frames.filter(frames["frame_id"].is_in(sample))
+        model = StoredModel(MODEL_NAME, production.version, production.commit).load(store, repo)
+        predictions = predictions_table(
+            shown.get_column("frame_id").to_list(),
+            model.predict(load_images(store, repo, "main", shown)),
+            CLASSES,
+        )
         flags = operator.review(predictions, sample)
         for frame, reason, who in flags.iter_rows():
             catalog.add_flag(frame, reason, flagged_by=who, model_version=production.version)

@@ -64,8 +64,11 @@ def test_signals_feed_the_cycles_after_the_baseline(demo):
     assert set(first["sources"].values()) == {"random"}
     assert {"metadata:weather", "curated:green_cone_score"} <= set(curated["sources"].values())
     assert curated["signals"], curated  # the baseline's signals ask alongside the curated slices
-    # the operator flagged the baseline's wrong predictions, and the flags became requests
-    assert curated["requested_per_slice"].get("flagged", 0) > 0
+    # the operator flagged the baseline's wrong predictions, and the flags became requests:
+    # in the cycle cut right after the review, or (a review that lost the race with the
+    # slices, which come ~2 s after it at this fleet size) in the one after
+    asked = [c["requested_per_slice"].get("flagged", 0) for c in cycles[1:]]
+    assert asked[0] > 0 or (len(asked) > 1 and asked[1] > 0), cycles
     if curated["approved"]:  # a new production model: its signals alone drive the next cycle
         signals = cycles[2]
         assert all(s.startswith("signal:") for s in signals["sources"].values()), signals
