@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"slice query over {rows:,} frame rows: polars vs pandas …", flush=True)
     results["slice_query"] = slice_query(rows)
 
-    home = args.home
+    home = args.home.resolve() if args.home else None  # DAGSTER_HOME must be absolute
     if home is None:
         home = Path(tempfile.mkdtemp(prefix="fleetloop-bench-loop-"))
         print(f"the demo story at full size in {home} …", flush=True)
