@@ -202,13 +202,11 @@ class Demo:
         of fleet frames (the review tool runs the deployed model on them) and flags the frames
         it gets wrong. The flags usually land before that model's slices are cut: the loop
         first runs the model over the whole fleet, many times this sample."""
-        from assets.fleet.images import load_images
+        from assets.mining.assets import predict_frames
         from assets.mining.signals.scores import random_sample
         from assets.models import StoredModel
         from assets.paths import FRAMES_PATH
         from assets.storage import read_table
-        from resources.detection import predictions_table
-        from resources.tables import CLASSES
 
         production = catalog.alias(MODEL_NAME, "production")
         if production is None or production.version in self.reviewed:
@@ -220,11 +218,7 @@ class Demo:
         sample = random_sample(ids, self.config.operator_reviews, seed=len(self.reviewed))
         shown = frames.filter(frames["frame_id"].is_in(sample))
         model = StoredModel(MODEL_NAME, production.version, production.commit).load(store, repo)
-        predictions = predictions_table(
-            shown.get_column("frame_id").to_list(),
-            model.predict(load_images(store, repo, "main", shown)),
-            CLASSES,
-        )
+        predictions = predict_frames(store, repo, "main", shown, model).predictions
         flags = operator.review(predictions, sample)
         for frame, reason, who in flags.iter_rows():
             catalog.add_flag(frame, reason, flagged_by=who, model_version=production.version)
