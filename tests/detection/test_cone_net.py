@@ -21,14 +21,7 @@ from resources.detection.train import encode_targets
 from resources.simulation import Fleet, FleetConfig
 from resources.tables import CLASSES
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """`pytest -n 2` runs two workers on two cores: one torch thread each is fastest."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

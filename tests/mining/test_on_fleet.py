@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-import torch
 
 from assets.mining.signals import (
     Challenger,
@@ -34,17 +33,11 @@ from resources.tables import CLASSES
 SEED, K = 7, 60
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """`pytest -n 2` runs two workers on two cores: one torch thread each is fastest."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def world(one_thread):
+def world(one_torch_thread):
     fleet = Fleet(FleetConfig(seed=SEED, drives=50, frames_per_drive=16, rain_share=0.2))
     logs = pl.concat([fleet.drive_log(d) for d in fleet.drive_ids])
     frames = logs.drop("image").with_columns(
