@@ -17,6 +17,7 @@ import polars as pl
 from resources.tables import CLASSES
 
 NO_CONE = "no_cone"
+CORNERS = ("x0", "y0", "x1", "y1")
 MISSED = "missed"
 
 
@@ -40,16 +41,15 @@ def match(gt: pl.DataFrame, pred: pl.DataFrame, *, iou: float = 0.5) -> np.ndarr
     result = np.full(pred.height, -1, np.int64)
     if pred.height == 0 or gt.height == 0:
         return result
-    corners = ["x0", "y0", "x1", "y1"]
     pairs = (
-        pred.select("frame_id", *corners)
+        pred.select("frame_id", *CORNERS)
         .with_row_index("p")
         .join(
-            gt.select("frame_id", *corners).with_row_index("g"),
+            gt.select("frame_id", *CORNERS).with_row_index("g"),
             on="frame_id",
             suffix="_g",
         )
-        .with_columns(_iou_expr().alias("iou"))
+        .with_columns(box_iou("_g").alias("iou"))
         .filter(pl.col("iou") >= iou)
         .sort(["p", "iou", "g"], descending=[False, True, False])
     )
@@ -61,13 +61,14 @@ def match(gt: pl.DataFrame, pred: pl.DataFrame, *, iou: float = 0.5) -> np.ndarr
     return result
 
 
-def _iou_expr() -> pl.Expr:
-    w = pl.min_horizontal("x1", "x1_g") - pl.max_horizontal("x0", "x0_g")
-    h = pl.min_horizontal("y1", "y1_g") - pl.max_horizontal("y0", "y0_g")
+def box_iou(suffix: str, base: str = "") -> pl.Expr:
+    """IoU of the boxes (x0<base>, …) and (x0<suffix>, …) of each row of a joined table."""
+    a0, b0, a1, b1 = (pl.col(f"{c}{base}") for c in CORNERS)
+    x0, y0, x1, y1 = (pl.col(f"{c}{suffix}") for c in CORNERS)
+    w = pl.min_horizontal(a1, x1) - pl.max_horizontal(a0, x0)
+    h = pl.min_horizontal(b1, y1) - pl.max_horizontal(b0, y0)
     inter = w.clip(lower_bound=0) * h.clip(lower_bound=0)
-    area = (pl.col("x1") - pl.col("x0")) * (pl.col("y1") - pl.col("y0"))
-    area_g = (pl.col("x1_g") - pl.col("x0_g")) * (pl.col("y1_g") - pl.col("y0_g"))
-    union = area + area_g - inter
+    union = (a1 - a0) * (b1 - b0) + (x1 - x0) * (y1 - y0) - inter
     return pl.when(union > 0).then(inter / union).otherwise(0.0)
 
 

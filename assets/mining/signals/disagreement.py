@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from assets.mining.signals.boxes import CORNERS, overlaps
+from assets.evaluation.metrics import CORNERS
+from assets.mining.signals.boxes import overlaps
 from assets.mining.signals.scores import per_frame
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from assets.mining.signals.boxes import CORNERS, iou
+from assets.evaluation.metrics import CORNERS, box_iou
 from assets.mining.signals.scores import per_frame
 
 KEYS = ["drive_id", "frame_index"]
@@ -149,7 +149,7 @@ def _support(projected: pl.DataFrame, boxes: pl.DataFrame, id_column: str, thres
     return (
         projected.select(id_column, "frame_id_p", "cls", *(f"{k}_p" for k in CORNERS))
         .join(found, on=["frame_id_p", "cls"])
-        .filter(iou("_d", "_p") >= threshold)
+        .filter(box_iou("_d", "_p") >= threshold)
         .group_by(id_column)
         .agg(pl.col("support").max())
     )

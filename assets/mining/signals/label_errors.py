@@ -28,7 +28,8 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from assets.mining.signals.boxes import CORNERS, overlaps
+from assets.evaluation.metrics import CORNERS
+from assets.mining.signals.boxes import overlaps
 from assets.mining.signals.scores import per_frame
 
 ISSUES = pl.Schema(
