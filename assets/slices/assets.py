@@ -33,8 +33,8 @@ def build_slice_asset(spec: SliceSpec) -> dg.AssetsDefinition:
     if spec.needs_model:
         deps.append("fleet_predictions")
     if spec.needs_signals or spec.needs_flags:
-        # flags are read when the production model's signals land: operators review its
-        # predictions meanwhile
+        # cut once per production model, after its signals: the flags read then include those
+        # operators made while the loop ran the newly promoted model over the fleet
         deps.append("fleet_signals")
 
     @dg.asset(
