@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assets.paths import challenger_path, checkpoint_path
+from resources.layout import challenger_path, checkpoint_path
 from resources.versioning import VersionedStore
 
 if TYPE_CHECKING:

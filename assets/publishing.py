@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from assets.storage import JSON, PARQUET, json_bytes, table_bytes
+from resources.storage import JSON, PARQUET, json_bytes, table_bytes
 from resources.versioning import ConflictError, MergeConflictError, VersionedStore
 
 CHECKS_KEY = "fleetloop.checks"  # commit metadata: "passed" | "failed"
@@ -132,6 +132,19 @@ class RunBranch:
                     raise
         self.store.delete_branch(self.repository, self.name)
         return Publication(self.name, commit_id, merged.id)
+
+
+def open_run(store_resource, run_id: str, asset: str, partition: str | None = None) -> RunBranch:
+    """The run branch of `asset` in run `run_id`, on the store and main branch the resource
+    configures: the one way assets open their writes."""
+    return RunBranch(
+        store_resource.ensure_repository(),
+        store_resource.repository,
+        run_id,
+        asset,
+        partition=partition,
+        main=store_resource.main_branch,
+    )
 
 
 def _content_type(path: str) -> str:

@@ -1,8 +1,14 @@
-"""Sensors on the landing branch: fleet uploads and label batches become runs.
+"""Sensors: the outside world and the deployed model become runs.
 
-Each sensor's cursor is the landing commit it last handled; a tick reads what was committed
-since (a two-dot diff), so one commit is handled once. Run keys name the landing commit too,
-so a tick replayed after a daemon restart that lost its cursor launches nothing twice.
+- `fleet_upload_sensor` and `label_batch_sensor` watch the landing branch. Each cursor is the
+  landing commit last handled; a tick reads what was committed since (a two-dot diff), so one
+  commit is handled once. Run keys name the landing commit too, so a tick replayed after a
+  daemon restart that lost its cursor launches nothing twice.
+- An upload is one run over its new drives' partitions: the logs, their frames and, when a
+  model is deployed, its predictions and signals for those drives only.
+- `deployed_model_sensor` observes the registry alias `production`; when a promotion moves
+  it, it records the new version as an observation of `deployed_model` and re-predicts the
+  fleet as a partitioned backfill: runs of `DRIVES_PER_RUN` drives that run side by side.
 """
 
 from __future__ import annotations
@@ -10,9 +16,14 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.automation import AUTOMATION_INTERVAL_S
-from assets.fleet.assets import drives, fleet_logs
+from assets.fleet.assets import drives, fleet_logs, frames
 from assets.labels.assets import label_batches, label_sets
-from assets.landing import (
+from assets.mining.assets import DRIVES_PER_RUN, fleet_predictions
+from assets.mining.deployed import DEPLOYED_MODEL, NOT_DEPLOYED, deployed_version
+from assets.mining.fleet_signals import fleet_signals
+from resources.catalog_resource import CatalogResource
+from resources.detector_resource import DetectorResource
+from resources.landing import (
     DRIVE_UPLOADS,
     LABEL_UPLOADS,
     LANDING_COMMIT_TAG,
@@ -26,14 +37,18 @@ SENSOR_INTERVAL_S = AUTOMATION_INTERVAL_S  # FLEETLOOP_TICK_SECONDS
 LABEL_BATCH_FILES = ("frames.parquet", "boxes.parquet", "batch.json")
 _RANGE_START = "dagster/asset_partition_range_start"
 _RANGE_END = "dagster/asset_partition_range_end"
+_DATA_VERSION = "dagster/data_version"
+DRIVE_ASSETS = [fleet_logs, frames, fleet_predictions, fleet_signals]
+PREDICTION_ASSETS = [fleet_predictions, fleet_signals]
 
 
 @dg.sensor(
     name="fleet_upload_sensor",
-    asset_selection=[fleet_logs],
+    asset_selection=DRIVE_ASSETS,
     minimum_interval_seconds=SENSOR_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="New drive logs on the landing branch → one fleet_logs run per upload.",
+    description="New drive logs on the landing branch → one run per upload over its drives: "
+    "logs, frames, and the deployed model's predictions and signals.",
 )
 def fleet_upload_sensor(context: dg.SensorEvaluationContext, store: VersionedStoreResource):
     vs, repo = store.ensure_repository(), store.repository
@@ -107,4 +122,37 @@ def label_batch_sensor(context: dg.SensorEvaluationContext, store: VersionedStor
         ],
         dynamic_partitions_requests=[label_batches.build_add_request(new)] if new else [],
         cursor=arrivals.head,
+    )
+
+
+def drive_ranges(keys: list[str], size: int) -> list[tuple[str, str]]:
+    """`keys` (in partition order) cut into consecutive ranges of at most `size`."""
+    return [(keys[i], keys[min(i + size, len(keys)) - 1]) for i in range(0, len(keys), size)]
+
+
+@dg.sensor(
+    name="deployed_model_sensor",
+    asset_selection=PREDICTION_ASSETS,
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="The registry alias `production` moved → observe deployed_model and "
+    f"re-predict the fleet, {DRIVES_PER_RUN} drives a run.",
+)
+def deployed_model_sensor(
+    context: dg.SensorEvaluationContext, catalog: CatalogResource, detector: DetectorResource
+):
+    version = deployed_version(catalog, detector)
+    if version == context.cursor or version == NOT_DEPLOYED:
+        return dg.SensorResult(cursor=context.cursor)
+    keys = context.instance.get_dynamic_partitions(drives.name)
+    return dg.SensorResult(
+        asset_events=[dg.AssetObservation(DEPLOYED_MODEL, tags={_DATA_VERSION: version})],
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"repredict-{version}-{start}-{end}",
+                tags={_RANGE_START: start, _RANGE_END: end, "fleetloop/model_version": version},
+            )
+            for start, end in drive_ranges(keys, DRIVES_PER_RUN)
+        ],
+        cursor=version,
     )

@@ -86,9 +86,17 @@ SLICE = pl.Schema(
     {"frame_id": pl.String, "slice": pl.String, "rank": pl.Int32, "score": pl.Float32}
 )
 
-# The training set manifest (`datasets/training_set/manifest.parquet`).
+# The training set manifest (`datasets/training_set/manifest.parquet`): `slice` is the slice a
+# frame counts for (its weight), `requested_by` the slice that first asked for it.
 MANIFEST = pl.Schema(
-    {"frame_id": pl.String, "split": pl.String, "slice": pl.String, "batch_id": pl.String}
+    {
+        "frame_id": pl.String,
+        "split": pl.String,
+        "slice": pl.String,
+        "batch_id": pl.String,
+        "weight": pl.Float32,
+        "requested_by": pl.String,
+    }
 )
 
 

@@ -1,5 +1,7 @@
 """`evaluation_report`: the candidate against production, per slice, on the held-out frames."""
 
+from collections.abc import Sequence
+
 import dagster as dg
 import polars as pl
 
@@ -7,25 +9,37 @@ from assets.automation import after_upstream
 from assets.evaluation.report import build_report, chart_png, html_page, markdown
 from assets.fleet.images import load_images
 from assets.models import StoredModel, candidate_branch
-from assets.paths import FRAMES_PATH, MANIFEST_PATH, TRAINING_LABELS_PATH, report_dir
 from assets.publishing import ASSET_KEY
 from assets.results import store_metadata, upstream_value
-from assets.storage import JSON, json_bytes, read_table, table_bytes
 from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
+from resources.layout import MANIFEST_PATH, TRAINING_LABELS_PATH, report_dir
+from resources.storage import JSON, frames_of_ids, json_bytes, read_table, table_bytes
 from resources.store_resource import VersionedStoreResource
 from resources.tables import CLASSES
 
 
-def eval_split(store, repo: str, commit: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(frames, labels) of the held-out frames of the training set at `commit`."""
+def eval_split(
+    store, repo: str, commit: str, trained: Sequence[str] = ()
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(frames, labels) of the held-out frames of the training set at `commit`, less any
+    frame in `trained` (what the models compared trained on): no model is judged on its
+    own training frames, whatever an edited evaluation slice holds."""
     manifest = read_table(store, repo, commit, MANIFEST_PATH)
-    held_out = manifest.filter(pl.col("split") == "eval").select("frame_id")
-    frames = read_table(store, repo, commit, FRAMES_PATH).join(held_out, on="frame_id", how="semi")
+    held_out = manifest.filter(
+        (pl.col("split") == "eval") & ~pl.col("frame_id").is_in(list(trained))
+    ).select("frame_id")
+    frames = frames_of_ids(store, repo, commit, held_out.get_column("frame_id"))
     labels = read_table(store, repo, commit, TRAINING_LABELS_PATH).join(
         held_out, on="frame_id", how="semi"
     )
     return frames.sort("frame_id"), labels
+
+
+def train_frames(store, repo: str, commit: str) -> list[str]:
+    """The train split of the training set a model was trained on (at its commit)."""
+    manifest = read_table(store, repo, commit, MANIFEST_PATH)
+    return manifest.filter(pl.col("split") == "train").get_column("frame_id").to_list()
 
 
 @dg.asset(
@@ -33,13 +47,14 @@ def eval_split(store, repo: str, commit: str) -> tuple[pl.DataFrame, pl.DataFram
     group_name="evaluation",
     kinds={"pytorch", "html", "lakefs"},
     automation_condition=after_upstream(),
+    output_required=False,
 )
 def evaluation_report(
     context: dg.AssetExecutionContext,
     store: VersionedStoreResource,
     catalog: CatalogResource,
     detector: DetectorResource,
-) -> dg.MaterializeResult:
+):
     """Precision, recall and AP at IoU 0.5 per evaluation slice (all, rain, night, green
     cones, …) and the confusion between cone colours, for the candidate and the production
     model on the same held-out frames (`reports/evaluation/<model>/<version>/`)."""
@@ -52,7 +67,8 @@ def evaluation_report(
     version = upstream_value(context, "candidate_model", "model_version")
     candidate = cat.get_model(detector.name, version)
     production = cat.alias(detector.name, "production")
-    frames, labels = eval_split(vs, repo, candidate.training_set_commit)
+    trained = train_frames(vs, repo, production.commit) if production is not None else []
+    frames, labels = eval_split(vs, repo, candidate.training_set_commit, trained)
     frame_ids = frames.get_column("frame_id").to_list()
     images = load_images(vs, repo, candidate.training_set_commit, frames)
 
@@ -97,7 +113,7 @@ def evaluation_report(
         metadata={ASSET_KEY: "evaluation_report", "model_version": candidate.version},
         allow_empty=True,
     ).id
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             **store_metadata(repo, commit, [f"{directory}/report.html"], branch=branch),
             "model_version": dg.MetadataValue.text(candidate.version),

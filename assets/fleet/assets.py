@@ -1,17 +1,14 @@
-"""`fleet_logs` (one partition per drive) and `frames` (the fleet as one table, no pixels)."""
+"""`fleet_logs` and `frames`, one partition per drive: raw logs as uploaded, and their frames
+(metadata and image references, no pixels)."""
 
 from collections import Counter
 
 import dagster as dg
 import polars as pl
 
-from assets.automation import after_upstream
 from assets.fleet.ingest import Upload, frames_of, metadata_columns, read_drive_log
-from assets.landing import DRIVE_UPLOADS, LANDING_BRANCH, LANDING_COMMIT_TAG
-from assets.paths import DRIVE_PREFIX, FRAMES_PATH, docs_prefix, drive_path
-from assets.publishing import RunBranch
+from assets.publishing import open_run
 from assets.results import commit_docs, docs_linked, published
-from assets.storage import list_paths, read_table
 from quality.checks import (
     DRIVE_LOGS_CHECK,
     FRAMES_CHECK,
@@ -19,6 +16,9 @@ from quality.checks import (
     check_frames,
     unreadable_result,
 )
+from resources.landing import DRIVE_UPLOADS, LANDING_BRANCH, LANDING_COMMIT_TAG
+from resources.layout import docs_prefix, drive_path, frames_path
+from resources.storage import read_table
 from resources.store_resource import VersionedStoreResource
 from resources.versioning import ObjectNotFoundError
 
@@ -47,11 +47,11 @@ def fleet_logs(context: dg.AssetExecutionContext, store: VersionedStoreResource)
     One run takes one upload (a landing commit) whole: every drive of it is validated, and
     only if all pass are they merged into main together.
     """
-    vs, repo = store.ensure_repository(), store.repository
     landing = context.run.tags.get(LANDING_COMMIT_TAG) or LANDING_BRANCH
     drive_ids = list(context.partition_keys)
-    label = drive_ids[0] if len(drive_ids) == 1 else f"{drive_ids[0]}-to-{drive_ids[-1]}"
-    run = RunBranch(vs, repo, context.run.run_id, "fleet_logs", partition=label)
+    label = partition_label(context)
+    run = open_run(store, context.run.run_id, "fleet_logs", partition=label)
+    vs, repo = run.store, run.repository
 
     upload, raw = Upload(), {}
     for drive in drive_ids:
@@ -102,14 +102,20 @@ def fleet_logs(context: dg.AssetExecutionContext, store: VersionedStoreResource)
         context.log.error(
             f"upload rejected; inspect store branch {run.name!r}: {check.description}"
         )
+        # a drive never published is not part of the fleet: its partition goes, so nothing
+        # waits for its frames (a fixed re-upload adds it again)
+        for drive in drive_ids:
+            if not vs.exists(repo, run.base, drive_path(drive)):
+                context.instance.delete_dynamic_partition(drives.name, drive)
     yield check
 
 
 @dg.asset(
     deps=[fleet_logs],
+    partitions_def=drives,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="fleet",
     kinds={"polars", "parquet", "lakefs"},
-    automation_condition=after_upstream(all_deps=False),
     output_required=False,
     check_specs=[
         dg.AssetCheckSpec(
@@ -121,38 +127,44 @@ def fleet_logs(context: dg.AssetExecutionContext, store: VersionedStoreResource)
     ],
 )
 def frames(context: dg.AssetExecutionContext, store: VersionedStoreResource):
-    """Every published frame of the fleet, one row each, with a reference to its image
-    (`frames/frames.parquet`): the table slices are cut from."""
-    vs, repo = store.ensure_repository(), store.repository
-    run = RunBranch(vs, repo, context.run.run_id, "frames")
-    paths = list_paths(vs, repo, run.base, DRIVE_PREFIX)
-    table = (
-        pl.concat(
-            [frames_of(read_table(vs, repo, run.base, p, metadata_columns()), p) for p in paths]
-        )
-        if paths
-        else pl.DataFrame()
-    )
-    run.put_table(FRAMES_PATH, table)
+    """One row per frame of a drive, with a reference to its image
+    (`frames/drives/<drive>.parquet`): the table slices are cut from, read across drives.
+
+    A run writes only its own drives' partitions, so a new drive costs the same whatever the
+    size of the fleet."""
+    run = open_run(store, context.run.run_id, "frames", partition=partition_label(context))
+    vs, repo = run.store, run.repository
+    tables = {}
+    for drive in context.partition_keys:
+        log = read_table(vs, repo, run.base, drive_path(drive), metadata_columns())
+        tables[drive] = frames_of(log, drive_path(drive))
+        run.put_table(frames_path(drive), tables[drive])
+    table = pl.concat(list(tables.values())) if tables else pl.DataFrame()
     result, validation = check_frames(table)
-    docs = commit_docs(run, docs_prefix("frames"), validation)
+    docs = commit_docs(run, docs_prefix("frames", partition_label(context)), validation)
     commit = run.commit(
-        f"frames: {table.height} frames of {len(paths)} drives",
+        f"frames of {len(tables)} drive(s)",
         passed=result.passed,
-        metadata={"source_commit": run.base},
+        metadata={"source_commit": run.base, "drives": str(len(tables))},
     )
-    publication = run.publish(commit, result.passed, "publish frames")
+    publication = run.publish(commit, result.passed, f"publish frames of {len(tables)} drive(s)")
     if publication.passed:
         counts = table.group_by("weather").len().rows() if table.height else []
         yield published(
             publication,
             repo,
-            [FRAMES_PATH],
+            [frames_path(d) for d in tables],
             {
                 "frames": dg.MetadataValue.int(table.height),
-                "drives": dg.MetadataValue.int(len(paths)),
+                "drives": dg.MetadataValue.int(len(tables)),
                 "weather": dg.MetadataValue.json(dict(counts)),
                 "source_commit": dg.MetadataValue.text(run.base),
             },
         )
     yield docs_linked(result, run, commit, docs)
+
+
+def partition_label(context: dg.AssetExecutionContext) -> str:
+    """`d0007`, or `d0001-to-d0350` for a run over a range of drives: names a run's branch."""
+    keys = list(context.partition_keys)
+    return keys[0] if len(keys) == 1 else f"{keys[0]}-to-{keys[-1]}"

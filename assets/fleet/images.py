@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from assets.storage import read_table
+from resources.storage import read_table
 from resources.versioning import VersionedStore
 
 

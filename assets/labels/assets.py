@@ -1,27 +1,22 @@
-"""`labeling_queue` (frames sent out for labeling) and `label_sets` (batches that came back)."""
+"""`labeling_queue` (frames sent out for labeling) and `label_sets` (batches that came back).
+
+Label sets are the queue's answer: the labelers produce them, not automation, but the graph
+says which request they answer, so the lineage runs from the slices through the labels to
+the model.
+"""
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
 
 from assets.automation import after_upstream
 from assets.labels.queue import plan_request
-from assets.landing import LABEL_UPLOADS, LANDING_BRANCH, LANDING_COMMIT_TAG
 from assets.markdown import table_md
-from assets.paths import (
-    FRAMES_PATH,
-    REQUESTS_PREFIX,
-    docs_prefix,
-    label_paths,
-    request_info_path,
-    request_path,
-    slice_path,
-)
-from assets.publishing import RunBranch
+from assets.publishing import open_run
 from assets.results import commit_docs, docs_linked, published, store_metadata
 from assets.slices.declarations import SliceSpec
-from assets.storage import list_paths, read_json, read_table, read_tables
 from quality.checks import (
     LABEL_BATCH_CHECK,
     LABEL_FRAMES_CHECK,
@@ -32,6 +27,16 @@ from quality.checks import (
 from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
 from resources.labeling import LabelingService
+from resources.landing import LABEL_UPLOADS, LANDING_BRANCH, LANDING_COMMIT_TAG
+from resources.layout import (
+    REQUESTS_PREFIX,
+    docs_prefix,
+    label_paths,
+    request_info_path,
+    request_path,
+    slice_path,
+)
+from resources.storage import frames_of_ids, list_paths, read_json, read_table, read_tables
 from resources.store_resource import VersionedStoreResource
 from resources.tables import BOXES, LABEL_REQUEST, LABELED_FRAMES, conform
 from resources.versioning import NotFoundError
@@ -85,13 +90,18 @@ def build_labeling_queue(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         commit, paths = base, []
         if request.height:
             request_id = request["request_id"][0]
-            run = RunBranch(vs, repo, context.run.run_id, "labeling_queue")
+            run = open_run(store, context.run.run_id, "labeling_queue")
             paths = [request_path(request_id)]
             run.put_table(paths[0], request)
             per_slice_new = dict(request.group_by("slice").len().sort("slice").rows())
             run.put_json(
                 request_info_path(request_id),
-                {"model_version": current_model, "frames_per_slice": per_slice_new},
+                {
+                    "model_version": current_model,
+                    "frames_per_slice": per_slice_new,
+                    # the order in time the training set reads requests in
+                    "requested_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+                },
             )
             audited = run.commit(
                 f"labeling request {request_id}: {request.height} frames", passed=True
@@ -127,6 +137,7 @@ def build_labeling_queue(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
 
 
 @dg.asset(
+    deps=["labeling_queue"],
     partitions_def=label_batches,
     group_name="labels",
     kinds={"polars", "parquet", "lakefs"},
@@ -152,12 +163,11 @@ def label_sets(
 ):
     """Labels that landed, one partition per batch (`labels/<batch>/{frames,boxes}.parquet`):
     validated on a run branch, published to main only when both checks pass."""
-    vs, repo = store.ensure_repository(), store.repository
     batch = context.partition_key
     landing = context.run.tags.get(LANDING_COMMIT_TAG) or LANDING_BRANCH
-    run = RunBranch(vs, repo, context.run.run_id, "label_sets", partition=batch)
+    run = open_run(store, context.run.run_id, "label_sets", partition=batch)
+    vs, repo = run.store, run.repository
     source = f"{LABEL_UPLOADS}{batch}/"
-    fleet = read_table(vs, repo, run.base, FRAMES_PATH, ["frame_id", "width", "height"])
 
     problems: dict[str, str] = {}
     tables: dict[str, pl.DataFrame] = {}
@@ -173,6 +183,18 @@ def label_sets(
     except (NotFoundError, ValueError):
         info = {}
 
+    listed_ids = (
+        tables["frames"].get_column("frame_id").to_list()
+        if "frames" in tables and "frame_id" in tables["frames"].columns
+        else []
+    )
+    fleet = frames_of_ids(
+        vs,
+        repo,
+        run.base,
+        [str(f) for f in listed_ids if f is not None],
+        ["frame_id", "width", "height"],
+    )
     results: list[dg.AssetCheckResult] = []
     passed = not problems
     paths = label_paths(batch)

@@ -1,32 +1,36 @@
-"""`fleet_predictions`: the production model run over every frame of the fleet."""
+"""`fleet_predictions`: the deployed model run over the frames of each drive partition."""
 
+import os
 from dataclasses import dataclass
 
 import dagster as dg
 import numpy as np
 import polars as pl
 
-from assets.automation import after_upstream
+from assets.fleet.assets import drives, partition_label
 from assets.fleet.images import load_images
 from assets.models import StoredModel
-from assets.paths import (
-    CHALLENGER_PREDICTIONS_PATH,
-    EMBEDDINGS_PATH,
-    FRAMES_PATH,
-    PREDICTIONS_PATH,
-    docs_prefix,
-)
-from assets.publishing import RunBranch
+from assets.publishing import open_run
 from assets.results import commit_docs, docs_linked, published
-from assets.storage import read_table
 from quality.checks import PREDICTIONS_CHECK, check_predictions
 from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
+from resources.layout import (
+    challenger_predictions_path,
+    docs_prefix,
+    embeddings_path,
+    frames_path,
+    predictions_path,
+)
+from resources.storage import read_table
 from resources.store_resource import VersionedStoreResource
 from resources.tables import CLASSES, PREDICTIONS
 from resources.versioning import VersionedStore
 
 BATCH = 1024
+# Drives per run when a new deployed model re-predicts the fleet: the runs of one backfill
+# run side by side (the run queue's concurrency here, pods on a cluster).
+DRIVES_PER_RUN = int(os.environ.get("FLEETLOOP_DRIVES_PER_RUN", "200") or 200)
 
 
 def embedding_table(frame_ids: pl.Series, vectors: list[np.ndarray]) -> pl.DataFrame:
@@ -84,10 +88,12 @@ def predict_frames(
 
 
 @dg.asset(
-    deps=["production_model", "frames"],
+    deps=["frames", "deployed_model"],
+    partitions_def=drives,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=DRIVES_PER_RUN),
     group_name="mining",
     kinds={"pytorch", "parquet", "lakefs"},
-    automation_condition=after_upstream(),
+    output_required=False,
     check_specs=[
         dg.AssetCheckSpec(
             PREDICTIONS_CHECK,
@@ -103,54 +109,62 @@ def fleet_predictions(
     catalog: CatalogResource,
     detector: DetectorResource,
 ):
-    """Every fleet frame's detections by the production model, low-confidence ones included
-    (`predictions/fleet/predictions.parquet`), its embedding of every frame
-    (`predictions/fleet/embeddings.parquet`) and the detections of the challenger trained
-    with it (`predictions/fleet/challenger.parquet`): what the signals, the model-signal and
-    similarity slices and the drift report read."""
-    vs, repo = store.ensure_repository(), store.repository
+    """A drive's detections by the deployed model, low-confidence ones included
+    (`predictions/fleet/detections/<drive>.parquet`), its embedding of every frame
+    (`…/embeddings/<drive>.parquet`) and the detections of the challenger trained with it
+    (`…/challenger/<drive>.parquet`): what the signals, the model-signal and similarity
+    slices and the drift report read. Before any model is deployed there is nothing to
+    predict with, and nothing is materialized."""
     production = catalog.open().alias(detector.name, "production")
     if production is None:
-        raise dg.Failure("no production model yet: promote a candidate first")
-    run = RunBranch(vs, repo, context.run.run_id, "fleet_predictions")
+        context.log.info("no model deployed yet: nothing to predict with")
+        return
+    run = open_run(store, context.run.run_id, "fleet_predictions", partition_label(context))
+    vs, repo = run.store, run.repository
     stored = StoredModel(detector.name, production.version, production.commit)
     model, challenger = stored.load(vs, repo), stored.load_challenger(vs, repo)
     if challenger is None:
         context.log.warning(
             f"{production.version} has no challenger: fleet_signals cannot score disagreement"
         )
-    frames = read_table(vs, repo, run.base, FRAMES_PATH)
+    drive_ids = list(context.partition_keys)
+    frames = pl.concat([read_table(vs, repo, run.base, frames_path(d)) for d in drive_ids])
     seen = predict_frames(vs, repo, run.base, frames, model, embed=True, challenger=challenger)
-    predictions, embeddings = seen.predictions, seen.embeddings
-    run.put_table(PREDICTIONS_PATH, predictions)
-    run.put_table(EMBEDDINGS_PATH, embeddings)
-    written = [PREDICTIONS_PATH, EMBEDDINGS_PATH]
-    if seen.challenger is not None:
-        run.put_table(CHALLENGER_PREDICTIONS_PATH, seen.challenger)
-        written.append(CHALLENGER_PREDICTIONS_PATH)
-    else:
-        run.remove(CHALLENGER_PREDICTIONS_PATH)  # never the previous model's challenger
+    written = []
+    for drive in drive_ids:
+        ids = frames.filter(pl.col("drive_id") == drive).select("frame_id")
+        for path, table in (
+            (predictions_path(drive), seen.predictions),
+            (embeddings_path(drive), seen.embeddings),
+            (challenger_predictions_path(drive), seen.challenger),
+        ):
+            if table is None:
+                run.remove(path)  # never the previous model's challenger
+                continue
+            run.put_table(path, table.join(ids, on="frame_id", how="semi"))
+            written.append(path)
     width, height = int(frames["width"].max()), int(frames["height"].max())
-    result, validation = check_predictions(predictions, image_width=width, image_height=height)
-    docs = commit_docs(run, docs_prefix("fleet_predictions"), validation)
+    result, validation = check_predictions(seen.predictions, image_width=width, image_height=height)
+    docs = commit_docs(run, docs_prefix("fleet_predictions", partition_label(context)), validation)
     commit = run.commit(
-        f"fleet_predictions by {detector.name} {production.version}",
+        f"fleet_predictions of {len(drive_ids)} drive(s) by {detector.name} {production.version}",
         passed=True,  # the predictions check warns; it protects nothing downstream
         metadata={"model_version": production.version, "source_commit": run.base},
     )
-    publication = run.publish(commit, True, "publish fleet_predictions")
+    publication = run.publish(commit, True, f"publish fleet_predictions by {production.version}")
     yield published(
         publication,
         repo,
         written,
         {
             "model_version": dg.MetadataValue.text(production.version),
+            "drives": dg.MetadataValue.int(len(drive_ids)),
+            "frames": dg.MetadataValue.int(frames.height),
+            "detections": dg.MetadataValue.int(seen.predictions.height),
             "challenger_detections": dg.MetadataValue.int(
                 seen.challenger.height if seen.challenger is not None else 0
             ),
-            "embedding_dims": dg.MetadataValue.int(embeddings["embedding"].dtype.size),
-            "frames": dg.MetadataValue.int(frames.height),
-            "detections": dg.MetadataValue.int(predictions.height),
+            "embedding_dims": dg.MetadataValue.int(seen.embeddings["embedding"].dtype.size),
         },
     )
     yield docs_linked(result, run, commit, docs)

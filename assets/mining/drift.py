@@ -16,10 +16,10 @@ from assets.automation import after_upstream
 from assets.markdown import table_md
 from assets.mining.signals import drift, drift_map_png
 from assets.mining.signals.scores import random_sample
-from assets.paths import EMBEDDINGS_PATH, FRAMES_PATH, MANIFEST_PATH
-from assets.publishing import ASSET_KEY, RunBranch
+from assets.publishing import ASSET_KEY, open_run
 from assets.results import published
-from assets.storage import read_table
+from resources.layout import EMBEDDINGS_PREFIX, MANIFEST_PATH
+from resources.storage import list_paths, read_table, scan_frames, scan_tables
 from resources.store_resource import VersionedStoreResource
 from resources.versioning import VersionedStore
 
@@ -61,7 +61,7 @@ def production_model_version(store: VersionedStore, repo: str, ref: str) -> str 
 
 
 @dg.asset(
-    deps=["fleet_predictions"],
+    deps=["fleet_predictions", "training_set"],
     group_name="mining",
     kinds={"polars", "lakefs"},
     automation_condition=after_upstream(),
@@ -79,16 +79,15 @@ def drift_report(context: dg.AssetExecutionContext, store: VersionedStoreResourc
     MMD², p-value, coverage overall and per slice, the verdict and its reason) and their map
     on the training set's two principal components, coloured by weather
     (`reports/drift/drift_map.png`)."""
-    vs, repo = store.ensure_repository(), store.repository
-    head = vs.resolve(repo, store.main_branch)
-    if not vs.exists(repo, head, MANIFEST_PATH):
+    run = open_run(store, context.run.run_id, "drift_report")
+    vs, repo = run.store, run.repository
+    if not vs.exists(repo, run.base, MANIFEST_PATH):
         raise dg.Failure("no training set manifest on main yet: materialize training_set first")
-    if not vs.exists(repo, head, EMBEDDINGS_PATH):
+    if not list_paths(vs, repo, run.base, EMBEDDINGS_PREFIX, ".parquet"):
         raise dg.Failure("no fleet embeddings on main yet: materialize fleet_predictions first")
-    run = RunBranch(vs, repo, context.run.run_id, "drift_report", main=store.main_branch)
     train, production = drift_inputs(
-        read_table(vs, repo, run.base, FRAMES_PATH),
-        read_table(vs, repo, run.base, EMBEDDINGS_PATH),
+        scan_frames(vs, repo, run.base).collect(),
+        scan_tables(vs, repo, run.base, EMBEDDINGS_PREFIX, None).collect(),
         read_table(vs, repo, run.base, MANIFEST_PATH),
     )
     if train.height < 2 or production.is_empty():

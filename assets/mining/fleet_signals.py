@@ -1,37 +1,33 @@
-"""`fleet_signals`: where the production model is probably wrong, per fleet frame, no labels.
+"""`fleet_signals`: where the deployed model is probably wrong, per drive partition, no labels.
 
-Reads the production model's `fleet_predictions` and scores every frame with the signals of
-`assets.mining.signals`: `low_confidence` (detections in the uncertain band), `flicker`
-(detections inconsistent across consecutive frames of a drive), `disagreement` (the
-challenger, a second detector `candidate_model` trained differently on the same frames, sees
-something else) and, on the labeled training frames, `label_error` (a label the model
-contradicts: a candidate for relabeling).
-Signal slices rank frames by these columns. Two warning checks say how often the model
-flickers and how often the two detectors disagree.
+Reads the deployed model's `fleet_predictions` of a drive and scores every frame with each
+`fleet` signal of the registry (`assets/mining/registry.py`): `low_confidence` (detections in
+the uncertain band), `flicker` (detections inconsistent across consecutive frames of the
+drive), `disagreement` (the challenger, a second detector `candidate_model` trained
+differently on the same frames, sees something else). Signal slices rank frames by these
+columns. Two warning checks say how often the model flickers and how often the two detectors
+disagree.
 """
 
 import dagster as dg
 import polars as pl
 
-from assets.automation import after_upstream
+from assets.fleet.assets import drives, partition_label
 from assets.markdown import table_md
-from assets.mining.signals import disagreement, flicker, label_errors, low_confidence
-from assets.paths import (
-    CHALLENGER_PREDICTIONS_PATH,
-    FRAMES_PATH,
-    MANIFEST_PATH,
-    PREDICTIONS_PATH,
-    SIGNALS_PATH,
-    TRAINING_LABELS_PATH,
-)
-from assets.publishing import RunBranch
+from assets.mining.assets import DRIVES_PER_RUN
+from assets.mining.registry import FLEET_SIGNALS, SIGNALS, DriveInputs
+from assets.publishing import open_run
 from assets.results import published
-from assets.storage import read_table
-from resources.catalog_resource import CatalogResource
-from resources.detector_resource import DetectorResource
+from resources.layout import (
+    challenger_predictions_path,
+    frames_path,
+    predictions_path,
+    signals_path,
+)
+from resources.storage import read_table
 from resources.store_resource import VersionedStoreResource
+from resources.versioning import VersionedStore
 
-FLEET_SIGNALS = ("low_confidence", "disagreement", "flicker", "label_error")
 FLICKER_CHECK = "detections_steady_over_time"
 DISAGREEMENT_CHECK = "detectors_agree"
 # a frame counts as flickering / disputed when its score reaches this (one confident
@@ -41,27 +37,12 @@ MAX_FLICKER_SHARE = 0.05
 MAX_DISAGREEMENT_SHARE = 0.10
 
 
-def signal_table(
-    frames: pl.DataFrame,
-    predictions: pl.DataFrame,
-    challenger_predictions: pl.DataFrame | None,
-    labels: pl.DataFrame,
-    train_ids: list[str],
-) -> pl.DataFrame:
-    """One row per fleet frame: frame_id and a score column per signal (0 = nothing seen;
-    disagreement is 0 everywhere without a challenger)."""
-    ids = frames.get_column("frame_id").to_list()
-    context = frames.select("frame_id", "weather")
-    columns = {
-        "low_confidence": low_confidence(predictions, ids),
-        "flicker": flicker(predictions, frames),
-        "label_error": label_errors(labels, predictions, train_ids, context=context),
-    }
-    if challenger_predictions is not None:
-        columns["disagreement"] = disagreement(predictions, challenger_predictions, ids)
-    table = frames.select("frame_id")
+def signal_table(inputs: DriveInputs) -> pl.DataFrame:
+    """One row per frame of the drive: frame_id and a score column per `fleet` signal (0 =
+    nothing seen; disagreement is 0 everywhere without a challenger)."""
+    table = inputs.frames.select("frame_id")
     for name in FLEET_SIGNALS:
-        scores = columns.get(name)
+        scores = SIGNALS[name].score(inputs)
         if scores is None:
             table = table.with_columns(pl.lit(0.0, pl.Float32).alias(name))
         else:
@@ -71,6 +52,17 @@ def signal_table(
                 how="left",
             ).with_columns(pl.col(name).fill_null(0.0))
     return table
+
+
+def drive_inputs(store: VersionedStore, repo: str, ref: str, drive: str) -> DriveInputs:
+    challenger = challenger_predictions_path(drive)
+    return DriveInputs(
+        frames=read_table(store, repo, ref, frames_path(drive)),
+        predictions=read_table(store, repo, ref, predictions_path(drive)),
+        challenger=read_table(store, repo, ref, challenger)
+        if store.exists(repo, ref, challenger)
+        else None,
+    )
 
 
 def share_check(
@@ -93,10 +85,11 @@ def share_check(
 
 
 @dg.asset(
-    deps=["fleet_predictions", "frames"],
+    deps=["fleet_predictions"],
+    partitions_def=drives,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=DRIVES_PER_RUN),
     group_name="mining",
     kinds={"polars", "lakefs"},
-    automation_condition=after_upstream(),
     check_specs=[
         dg.AssetCheckSpec(
             FLICKER_CHECK,
@@ -108,44 +101,29 @@ def share_check(
             DISAGREEMENT_CHECK,
             asset="fleet_signals",
             description=f"at most {MAX_DISAGREEMENT_SHARE:.0%} of fleet frames where the "
-            "production model and a differently trained challenger disagree; warns only",
+            "deployed model and a differently trained challenger disagree; warns only",
         ),
     ],
 )
-def fleet_signals(
-    context: dg.AssetExecutionContext,
-    store: VersionedStoreResource,
-    catalog: CatalogResource,
-    detector: DetectorResource,
-):
-    """Per fleet frame, how likely the production model is wrong there
-    (`predictions/fleet/signals.parquet`: low_confidence, disagreement, flicker, label_error),
-    from `fleet_predictions`: the production model's detections and those of the challenger
-    trained with it (narrower, another seed, a bootstrap resample of the same frames)."""
-    vs, repo = store.ensure_repository(), store.repository
-    production = catalog.open().alias(detector.name, "production")
-    if production is None:
-        raise dg.Failure("no production model yet: promote a candidate first")
-    run = RunBranch(vs, repo, context.run.run_id, "fleet_signals")
-    frames = read_table(vs, repo, run.base, FRAMES_PATH)
-    predictions = read_table(vs, repo, run.base, PREDICTIONS_PATH)
-    challenger = (
-        read_table(vs, repo, run.base, CHALLENGER_PREDICTIONS_PATH)
-        if vs.exists(repo, run.base, CHALLENGER_PREDICTIONS_PATH)
-        else None
-    )
-    # the production model's own training data, as it was when it was trained
-    manifest = read_table(vs, repo, production.commit, MANIFEST_PATH)
-    labels = read_table(vs, repo, production.commit, TRAINING_LABELS_PATH)
-    train_ids = manifest.filter(pl.col("split") == "train").get_column("frame_id").to_list()
-    table = signal_table(frames, predictions, challenger, labels, train_ids)
-    run.put_table(SIGNALS_PATH, table)
+def fleet_signals(context: dg.AssetExecutionContext, store: VersionedStoreResource):
+    """Per frame of a drive, how likely the deployed model is wrong there
+    (`predictions/fleet/signals/<drive>.parquet`: one column per `fleet` signal of the
+    registry), from that drive's `fleet_predictions`."""
+    run = open_run(store, context.run.run_id, "fleet_signals", partition_label(context))
+    vs, repo = run.store, run.repository
+    tables, challenger = [], True
+    for drive in context.partition_keys:
+        inputs = drive_inputs(vs, repo, run.base, drive)
+        challenger &= inputs.challenger is not None
+        tables.append(signal_table(inputs))
+        run.put_table(signals_path(drive), tables[-1])
+    table = pl.concat(tables)
     commit = run.commit(
-        f"fleet_signals for {detector.name} {production.version}",
+        f"fleet_signals of {len(tables)} drive(s)",
         passed=True,  # the signals warn; they protect nothing downstream
-        metadata={"model_version": production.version, "source_commit": run.base},
+        metadata={"source_commit": run.base},
     )
-    publication = run.publish(commit, True, "publish fleet_signals")
+    publication = run.publish(commit, True, f"publish fleet_signals of {len(tables)} drive(s)")
     summary = pl.DataFrame(
         {
             "signal": list(FLEET_SIGNALS),
@@ -157,10 +135,10 @@ def fleet_signals(
     yield published(
         publication,
         repo,
-        [SIGNALS_PATH],
+        [signals_path(d) for d in context.partition_keys],
         {
-            "model_version": dg.MetadataValue.text(production.version),
-            "challenger": dg.MetadataValue.bool(challenger is not None),
+            "drives": dg.MetadataValue.int(len(tables)),
+            "challenger": dg.MetadataValue.bool(challenger),
             "signals": dg.MetadataValue.md(table_md(summary)),
         },
     )
@@ -172,12 +150,12 @@ def fleet_signals(
         "flickering_share",
         "{share:.1%} of frames flicker (limit {limit:.0%})",
     )
-    if challenger is None:
+    if not challenger:
         yield dg.AssetCheckResult(
             check_name=DISAGREEMENT_CHECK,
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
-            description=f"{production.version} was trained without a challenger: "
+            description="the deployed model was trained without a challenger: "
             "disagreement is not scored (retrain it to get one)",
         )
         return

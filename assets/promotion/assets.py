@@ -15,14 +15,14 @@ import polars as pl
 from assets.automation import after_upstream
 from assets.markdown import table_md
 from assets.models import candidate_branch
-from assets.paths import model_dir, report_dir
 from assets.promotion.gate import decide, targeted_slices
 from assets.publishing import ASSET_KEY, CHECKS_KEY
 from assets.results import store_metadata, upstream_value
 from assets.slices.declarations import SliceSpec
-from assets.storage import read_json
 from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
+from resources.layout import model_dir, report_dir
+from resources.storage import read_json
 from resources.store_resource import VersionedStoreResource
 from resources.versioning import ConflictError, MergeConflictError, NotFoundError
 
@@ -119,11 +119,12 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
             )
             return
 
-        merged = _merge(vs, repo, candidate_branch(version), store.main_branch, name, version)
-        vs.create_tag(repo, f"{name}-{version}", merged, exist_ok=True)
-        # The tag keeps the promoted commit; a refused candidate's branch stays to inspect.
-        with contextlib.suppress(NotFoundError):
-            vs.delete_branch(repo, candidate_branch(version))
+        tag = f"{name}-{version}"
+        try:  # a retry after a crash past the tag: the merge is done, finish the rest
+            merged = vs.resolve(repo, tag)
+        except NotFoundError:
+            merged = _merge(vs, repo, candidate_branch(version), store.main_branch, name, version)
+            vs.create_tag(repo, tag, merged, exist_ok=True)
         cat.record_decision(
             name,
             version,
@@ -134,6 +135,10 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
             merge_commit=merged,
         )
         cat.set_alias(name, "production", version)
+        # Last: the tag keeps the promoted commit, and until the alias moved a retry needs
+        # nothing else; a refused candidate's branch stays to inspect.
+        with contextlib.suppress(NotFoundError):
+            vs.delete_branch(repo, candidate_branch(version))
         yield dg.MaterializeResult(
             metadata={
                 **store_metadata(repo, merged, [f"{model_dir(name, version)}/model.pt"]),

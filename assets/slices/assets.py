@@ -1,34 +1,64 @@
 """One asset per slice declaration (`<name>_slice`), writing `slices/<name>.parquet`.
 
 The asset's code version is the hash of its declaration, so editing a declaration makes
-declarative automation rematerialize that slice and what is downstream of it, nothing else.
+declarative automation rematerialize that slice and everything downstream of it (the
+labeling queue, and the training set, candidate, report and gate), nothing upstream or
+beside it. A slice reads the fleet across drive partitions lazily: a scan of the partition
+files, never one table rebuilt per upload.
 """
 
 from collections.abc import Sequence
 
 import dagster as dg
+import polars as pl
 
 from assets.automation import after_upstream_or_code_change
 from assets.markdown import table_md
-from assets.paths import (
-    EMBEDDINGS_PATH,
-    FRAMES_PATH,
-    PREDICTIONS_PATH,
-    SIGNALS_PATH,
+from assets.mining.registry import SIGNAL_TABLE
+from assets.mining.signals import label_errors
+from assets.publishing import open_run
+from assets.results import published
+from assets.slices.declarations import LabelReview, Similarity, SliceSpec
+from assets.slices.selection import select
+from resources.catalog_resource import CatalogResource
+from resources.detector_resource import DetectorResource
+from resources.layout import (
+    EMBEDDINGS_PREFIX,
+    FRAMES_PREFIX,
+    MANIFEST_PATH,
+    PREDICTIONS_PREFIX,
+    SIGNALS_PREFIX,
+    TRAINING_LABELS_PATH,
     slice_path,
 )
-from assets.publishing import RunBranch
-from assets.results import published
-from assets.slices.declarations import Similarity, SliceSpec
-from assets.slices.selection import select
-from assets.storage import read_table
-from resources.catalog_resource import CatalogResource
+from resources.storage import read_table, scan_tables
 from resources.store_resource import VersionedStoreResource
+from resources.tables import FRAMES, PREDICTIONS
+from resources.versioning import VersionedStore
 
 FRAME_COLUMNS = ["frame_id", "weather", "time_of_day", "drive_id"]
 
 
+def label_error_table(
+    store: VersionedStore, repo: str, ref: str, frames: pl.DataFrame, model_commit: str
+) -> pl.DataFrame:
+    """(frame_id, label_error) over the deployed model's own training frames, from its fleet
+    predictions: labels it contradicts, calibrated per weather."""
+    manifest = read_table(store, repo, model_commit, MANIFEST_PATH)
+    labels = read_table(store, repo, model_commit, TRAINING_LABELS_PATH)
+    train_ids = manifest.filter(pl.col("split") == "train").get_column("frame_id").to_list()
+    predictions = (
+        scan_tables(store, repo, ref, PREDICTIONS_PREFIX, PREDICTIONS)
+        .filter(pl.col("frame_id").is_in(train_ids))
+        .collect()
+    )
+    context = frames.select("frame_id", "weather")
+    scores = label_errors(labels, predictions, train_ids, context=context)
+    return scores.select("frame_id", pl.col("score").alias("label_error"))
+
+
 def build_slice_asset(spec: SliceSpec) -> dg.AssetsDefinition:
+    spec.validate()
     deps = ["frames"]
     if spec.needs_model:
         deps.append("fleet_predictions")
@@ -56,16 +86,30 @@ def build_slice_asset(spec: SliceSpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext,
         store: VersionedStoreResource,
         catalog: CatalogResource,
+        detector: DetectorResource,
     ):
-        vs, repo = store.ensure_repository(), store.repository
-        run = RunBranch(vs, repo, context.run.run_id, spec.asset_name)
-        frames = read_table(vs, repo, run.base, FRAMES_PATH, FRAME_COLUMNS)
+        run = open_run(store, context.run.run_id, spec.asset_name)
+        vs, repo, base = run.store, run.repository, run.base
+        frames = scan_tables(vs, repo, base, FRAMES_PREFIX, FRAMES).select(FRAME_COLUMNS).collect()
         predictions = (
-            read_table(vs, repo, run.base, PREDICTIONS_PATH) if spec.needs_predictions else None
+            scan_tables(vs, repo, base, PREDICTIONS_PREFIX, PREDICTIONS).collect()
+            if spec.needs_predictions and not isinstance(spec.selection, LabelReview)
+            else None
         )
-        signals = read_table(vs, repo, run.base, SIGNALS_PATH) if spec.needs_signals else None
+        signals = (
+            scan_tables(vs, repo, base, SIGNALS_PREFIX, SIGNAL_TABLE).collect()
+            if spec.needs_signals
+            else None
+        )
+        if isinstance(spec.selection, LabelReview):
+            production = catalog.open().alias(detector.name, "production")
+            signals = (
+                label_error_table(vs, repo, base, frames, production.commit)
+                if production is not None
+                else pl.DataFrame(schema={"frame_id": pl.String, "label_error": pl.Float32})
+            )
         embeddings = (
-            read_table(vs, repo, run.base, EMBEDDINGS_PATH)
+            scan_tables(vs, repo, base, EMBEDDINGS_PREFIX, None).collect()
             if isinstance(spec.selection, Similarity)
             else None
         )

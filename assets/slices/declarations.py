@@ -31,16 +31,11 @@ class MetadataQuery:
     kind: str = "metadata"
 
 
-# signals `fleet_signals` computes (the others come straight from the fleet predictions)
-FLEET_SIGNALS = ("low_confidence", "disagreement", "flicker")
-
-
 @dataclass(frozen=True)
 class ModelSignal:
-    """Frames ranked by a signal computed from the production model's fleet predictions:
-    "green_cone_score" or "uncertainty" from the predictions alone; "low_confidence",
-    "disagreement" (with a challenger model) or "flicker" (across a drive's frames) from
-    `fleet_signals`."""
+    """Frames ranked by a registered signal (`assets/mining/registry.py`) of the deployed
+    model: computed from its fleet predictions ("green_cone_score", "uncertainty") or read
+    from `fleet_signals` ("low_confidence", "disagreement", "flicker")."""
 
     signal: str
     kind: str = "model_signal"
@@ -84,6 +79,7 @@ class SliceSpec:
     # gap), "signal" (mined from what the production model gets wrong), "review" (labeled
     # frames asked again: their labels look wrong)
     role: str = "curated"
+    weight: float = 1.0  # how much a training frame of this slice counts in the loss
     eval_slice: str = ""  # the evaluation slice that shows whether labeling this one helped
     # "total": fill the slice to target_size once; "per_model": up to target_size new frames
     # for every production model (a signal that mines what the current model gets wrong).
@@ -91,20 +87,30 @@ class SliceSpec:
     tags: dict[str, str] = field(default_factory=dict, hash=False)
 
     @property
-    def needs_model(self) -> bool:
-        """Whether choosing the frames needs the production model's fleet predictions."""
+    def signal(self) -> str:
+        """The registered signal the selection ranks by ("" for none)."""
         s = self.selection
-        return isinstance(s, ModelSignal | Similarity | LabelReview) or bool(
-            getattr(s, "rank_by", "")
-        )
+        if isinstance(s, ModelSignal):
+            return s.signal
+        if isinstance(s, LabelReview):
+            return "label_error"
+        return getattr(s, "rank_by", "")
+
+    def signal_source(self) -> str:
+        from assets.mining.registry import check_signal
+
+        return check_signal(self.signal, user=f"slice {self.name!r}").source if self.signal else ""
+
+    @property
+    def needs_model(self) -> bool:
+        """Whether choosing the frames needs the deployed model (its predictions, signals or
+        embeddings): such a slice is cut again for every deployed model."""
+        return bool(self.signal) or isinstance(self.selection, Similarity)
 
     @property
     def needs_predictions(self) -> bool:
-        """Whether choosing the frames reads the fleet predictions table itself."""
-        s = self.selection
-        return bool(getattr(s, "rank_by", "")) or (
-            isinstance(s, ModelSignal) and s.signal not in FLEET_SIGNALS
-        )
+        """Whether choosing the frames reads the fleet predictions themselves."""
+        return self.signal_source() in ("predictions", "training")
 
     @property
     def needs_flags(self) -> bool:
@@ -113,11 +119,20 @@ class SliceSpec:
 
     @property
     def needs_signals(self) -> bool:
-        """Whether choosing the frames needs `fleet_signals` (challenger, flicker, labels)."""
-        s = self.selection
-        return isinstance(s, LabelReview) or (
-            isinstance(s, ModelSignal) and s.signal in FLEET_SIGNALS
-        )
+        """Whether choosing the frames reads `fleet_signals`."""
+        return self.signal_source() == "fleet"
+
+    def validate(self) -> None:
+        """Fail now, naming the slice, on a declaration that cannot run."""
+        if self.signal:
+            self.signal_source()
+        if self.role not in ROLE_PRIORITY:
+            roles = ", ".join(ROLE_PRIORITY)
+            raise ValueError(f"slice {self.name!r}: unknown role {self.role!r}; one of {roles}")
+        if not self.weight > 0:
+            raise ValueError(f"slice {self.name!r}: weight must be positive, not {self.weight}")
+        if self.budget not in ("total", "per_model"):
+            raise ValueError(f"slice {self.name!r}: budget is 'total' or 'per_model'")
 
     @property
     def asset_name(self) -> str:

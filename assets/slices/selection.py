@@ -12,9 +12,8 @@ import hashlib
 
 import polars as pl
 
-from assets.slices import signals
+from assets.mining.registry import check_signal
 from assets.slices.declarations import (
-    FLEET_SIGNALS,
     LabelReview,
     MetadataQuery,
     ModelSignal,
@@ -41,11 +40,7 @@ def stable_random(frame_ids: pl.Series, seed: int) -> pl.Series:
 
 def signal_scores(name: str, predictions: pl.DataFrame, frames: pl.DataFrame) -> pl.DataFrame:
     """(frame_id, score) for every frame of `frames`: a model signal, 0 where it is silent."""
-    scorer = signals.SIGNALS.get(name)
-    if scorer is None:
-        raise ValueError(
-            f"unknown model signal {name!r}; known: {', '.join(sorted(signals.SIGNALS))}"
-        )
+    scorer = check_signal(name, sources=("predictions",)).score
     # Score only the frames the slice can choose from: a metadata query keeps a few percent.
     scores = scorer(predictions.join(frames.select("frame_id"), on="frame_id", how="semi"))
     return (
@@ -122,7 +117,7 @@ def select(
                 score=stable_random(chosen.get_column("frame_id"), 0)
             )
             ascending = True
-    elif isinstance(selection, ModelSignal) and selection.signal in FLEET_SIGNALS:
+    elif isinstance(selection, ModelSignal) and spec.needs_signals:
         scored, ascending = _positive(signals, selection.signal, spec), False
     elif isinstance(selection, ModelSignal):
         scored, ascending = signal_scores(selection.signal, predictions, frames), False

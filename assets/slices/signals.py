@@ -11,7 +11,7 @@ frames in the predictions are scored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -57,11 +57,3 @@ def uncertainty(
         .agg(entropy.sum().alias("score"))
     )
     return _per_frame(frame_ids, scores)
-
-
-# name → scorer(predictions, frame_ids=None) -> (frame_id, score)
-SIGNALS: dict[str, Callable[..., pl.DataFrame]] = {
-    "green_cone_score": green_cone_score,
-    "uncertainty": uncertainty,
-    "low_confidence": uncertainty,  # the name `assets/slices/declarations.py` uses
-}

@@ -12,8 +12,16 @@ from assets.fleet.images import load_images
 from assets.markdown import table_md
 from assets.mining.signals import Challenger, train_challenger
 from assets.models import candidate_branch
-from assets.paths import (
-    FRAMES_PATH,
+from assets.publishing import ASSET_KEY, open_run
+from assets.results import commit_docs, docs_linked, published, store_metadata
+from assets.slices.declarations import SliceSpec
+from assets.training.card import model_card
+from assets.training.manifest import build_training_set, slice_counts, slice_members
+from quality.checks import TRAINING_SET_CHECK, check_training_set
+from resources.catalog import UnknownModelError
+from resources.catalog_resource import CatalogResource
+from resources.detector_resource import DetectorResource
+from resources.layout import (
     LABELS_PREFIX,
     MANIFEST_PATH,
     REQUESTS_PREFIX,
@@ -22,30 +30,61 @@ from assets.paths import (
     checkpoint_path,
     docs_prefix,
     model_dir,
+    slice_path,
 )
-from assets.publishing import ASSET_KEY, RunBranch
-from assets.results import commit_docs, docs_linked, published, store_metadata
-from assets.slices.declarations import SliceSpec
-from assets.storage import JSON, json_bytes, list_paths, read_table, read_tables, table_bytes
-from assets.training.card import model_card
-from assets.training.manifest import build_training_set, slice_counts
-from quality.checks import TRAINING_SET_CHECK, check_training_set
-from resources.catalog_resource import CatalogResource
-from resources.detector_resource import DetectorResource
+from resources.storage import (
+    JSON,
+    frames_of_ids,
+    json_bytes,
+    list_paths,
+    read_json,
+    read_table,
+    read_tables,
+    table_bytes,
+)
 from resources.store_resource import VersionedStoreResource
 from resources.tables import BOXES, CLASSES, LABEL_REQUEST, LABELED_FRAMES
 from resources.versioning import VersionedStore
 
 
-def build_training_set_asset(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
-    roles = {spec.name: spec.role for spec in specs}
+def read_requests(store: VersionedStore, repo: str, ref: str) -> pl.DataFrame:
+    """Every labeling request's rows with the time it was made (`requested_at`), oldest
+    first: the order in which slices asked for frames."""
+    rows = read_tables(
+        store, repo, ref, list_paths(store, repo, ref, REQUESTS_PREFIX, ".parquet"), LABEL_REQUEST
+    )
+    made = {
+        path.rsplit("/", 1)[1].removesuffix(".json"): read_json(store, repo, ref, path).get(
+            "requested_at", ""
+        )
+        for path in list_paths(store, repo, ref, REQUESTS_PREFIX, ".json")
+    }
+    return rows.with_columns(
+        pl.col("request_id").replace_strict(made, default="").alias("requested_at")
+    ).sort(["requested_at", "request_id", "rank"])
 
+
+def unchanged(
+    store: VersionedStore, repo: str, ref: str, manifest: pl.DataFrame, labels: pl.DataFrame
+) -> bool:
+    """Whether main already holds exactly this training set."""
+    if not (
+        store.exists(repo, ref, MANIFEST_PATH) and store.exists(repo, ref, TRAINING_LABELS_PATH)
+    ):
+        return False
+    current = read_table(store, repo, ref, MANIFEST_PATH)
+    return current.equals(manifest) and read_table(store, repo, ref, TRAINING_LABELS_PATH).equals(
+        labels
+    )
+
+
+def build_training_set_asset(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
     @dg.asset(
         name="training_set",
-        deps=["label_sets"],
+        deps=["label_sets", *(spec.asset_name for spec in specs)],
         group_name="training",
         kinds={"polars", "parquet", "lakefs"},
-        automation_condition=after_upstream(),
+        automation_condition=after_upstream(all_deps=False),
         output_required=False,
         check_specs=[
             dg.AssetCheckSpec(
@@ -58,34 +97,39 @@ def build_training_set_asset(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         ],
     )
     def training_set(context: dg.AssetExecutionContext, store: VersionedStoreResource):
-        """Every labeled frame with its split and the slice that asked for it
-        (`datasets/training_set/{manifest,labels}.parquet`): held-out evaluation frames are
-        the ones an evaluation slice requested."""
-        vs, repo = store.ensure_repository(), store.repository
-        run = RunBranch(vs, repo, context.run.run_id, "training_set")
-        frames_paths = [
-            p
-            for p in list_paths(vs, repo, run.base, LABELS_PREFIX)
-            if p.endswith("/frames.parquet")
-        ]
-        label_frames = read_tables(vs, repo, run.base, frames_paths, LABELED_FRAMES)
+        """Every labeled frame with its split, the slice it counts for and that slice's weight
+        (`datasets/training_set/{manifest,labels}.parquet`), defined by the slices at their
+        current versions: held-out frames are the evaluation slices'. When nothing changed
+        it materializes nothing, so nothing downstream runs again."""
+        run = open_run(store, context.run.run_id, "training_set")
+        vs, repo, base = run.store, run.repository, run.base
+        frames_paths = list_paths(vs, repo, base, LABELS_PREFIX, "/frames.parquet")
+        label_frames = read_tables(vs, repo, base, frames_paths, LABELED_FRAMES)
         boxes = [
-            read_table(
-                vs, repo, run.base, p.replace("/frames.parquet", "/boxes.parquet")
-            ).with_columns(pl.lit(p.split("/")[1]).alias("batch_id"))
+            read_table(vs, repo, base, p.replace("/frames.parquet", "/boxes.parquet")).with_columns(
+                pl.lit(p.split("/")[1]).alias("batch_id")
+            )
             for p in frames_paths
         ]
         label_boxes = (
             pl.concat(boxes) if boxes else pl.DataFrame(schema={**BOXES, "batch_id": pl.String})
         )
-        requests = read_tables(
-            vs,
-            repo,
-            run.base,
-            list_paths(vs, repo, run.base, REQUESTS_PREFIX, ".parquet"),
-            LABEL_REQUEST,
+        tables = {
+            spec.name: read_table(vs, repo, base, slice_path(spec.name))
+            for spec in specs
+            if vs.exists(repo, base, slice_path(spec.name))
+        }
+        manifest, labels = build_training_set(
+            label_frames,
+            label_boxes,
+            read_requests(vs, repo, base),
+            slice_members(specs, tables),
+            specs,
         )
-        manifest, labels = build_training_set(label_frames, label_boxes, requests, roles)
+        if unchanged(vs, repo, base, manifest, labels):
+            context.log.info(f"training set unchanged at {base[:12]}: nothing to retrain")
+            vs.delete_branch(repo, run.name)
+            return
         run.put_table(MANIFEST_PATH, manifest)
         run.put_table(TRAINING_LABELS_PATH, labels)
         result, validation = check_training_set(manifest, labels)
@@ -93,11 +137,13 @@ def build_training_set_asset(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         commit = run.commit(
             f"training_set: {manifest.height} frames from {len(frames_paths)} label batches",
             passed=result.passed,
-            metadata={"source_commit": run.base},
+            metadata={"source_commit": base},
         )
         publication = run.publish(commit, result.passed, "publish training_set")
         if publication.passed:
-            per = manifest.group_by("split", "slice").len().sort("split", "slice")
+            per = manifest.group_by("split", "slice").agg(
+                pl.len().alias("frames"), pl.col("weight").first()
+            )
             yield published(
                 publication,
                 repo,
@@ -106,12 +152,22 @@ def build_training_set_asset(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
                     "frames": dg.MetadataValue.int(manifest.height),
                     "boxes": dg.MetadataValue.int(labels.height),
                     "label_batches": dg.MetadataValue.int(len(frames_paths)),
-                    "per_split_and_slice": dg.MetadataValue.md(table_md(per)),
+                    "per_split_and_slice": dg.MetadataValue.md(
+                        table_md(per.sort("split", "slice"))
+                    ),
                 },
             )
         yield docs_linked(result, run, commit, docs)
 
     return training_set
+
+
+def is_registered(catalog, name: str, version: str) -> bool:
+    try:
+        catalog.get_model(name, version)
+    except UnknownModelError:
+        return False
+    return True
 
 
 def _progress_logger(context: dg.AssetExecutionContext):
@@ -153,13 +209,14 @@ def model_version(store: VersionedStore, repo: str, ref: str, detector: Detector
     group_name="training",
     kinds={"pytorch", "lakefs"},
     automation_condition=after_upstream(),
+    output_required=False,
 )
 def candidate_model(
     context: dg.AssetExecutionContext,
     store: VersionedStoreResource,
     catalog: CatalogResource,
     detector: DetectorResource,
-) -> dg.MaterializeResult:
+):
     """A detector trained on the training set's train split, committed with its model card
     on its own branch (`candidate-<version>`): it reaches main only if promoted. Its
     challenger (`challenger_for`) is trained on the same frames and committed beside it."""
@@ -171,11 +228,14 @@ def candidate_model(
     manifest = read_table(vs, repo, dataset_commit, MANIFEST_PATH)
     labels = read_table(vs, repo, dataset_commit, TRAINING_LABELS_PATH)
     train = manifest.filter(pl.col("split") == "train")
-    frames = read_table(vs, repo, dataset_commit, FRAMES_PATH).join(
-        train.select("frame_id"), on="frame_id", how="semi"
-    )
-    frame_ids = frames.get_column("frame_id").to_list()
     version = model_version(vs, repo, dataset_commit, detector)
+    cat = catalog.open()
+    if is_registered(cat, detector.name, version):
+        context.log.info(f"{version} is already trained on this training set: nothing to do")
+        return
+    frames = frames_of_ids(vs, repo, dataset_commit, train.get_column("frame_id"))
+    frame_ids = frames.get_column("frame_id").to_list()
+    weights = frames.join(train.select("frame_id", "weight"), on="frame_id", how="left")
     started = time.perf_counter()
     images = load_images(vs, repo, dataset_commit, frames)
     model = detector.new()
@@ -185,6 +245,7 @@ def candidate_model(
         targets,
         seed=detector.seed,
         progress=_progress_logger(context),
+        weights=weights.get_column("weight").fill_null(1.0).to_numpy(),
     )
     seconds = time.perf_counter() - started
     # the second opinion disagreement mining asks for, trained here while the images are
@@ -221,7 +282,7 @@ def candidate_model(
         metadata={ASSET_KEY: "candidate_model", "model_version": version},
         allow_empty=True,
     ).id
-    catalog.open().register_model(
+    cat.register_model(
         detector.name,
         version,
         branch=branch,
@@ -230,7 +291,7 @@ def candidate_model(
         metrics={k: float(v) for k, v in summary.items()},
         card_path=f"{directory}/model_card.md",
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             **store_metadata(
                 repo, commit, [checkpoint_path(detector.name, version)], branch=branch

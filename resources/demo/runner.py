@@ -205,15 +205,14 @@ class Demo:
         from assets.mining.assets import predict_frames
         from assets.mining.signals.scores import random_sample
         from assets.models import StoredModel
-        from assets.paths import FRAMES_PATH
-        from assets.storage import read_table
+        from resources.storage import scan_frames
 
         production = catalog.alias(MODEL_NAME, "production")
         if production is None or production.version in self.reviewed:
             return
         self.reviewed.add(production.version)
         t = time.monotonic()
-        frames = read_table(store, repo, "main", FRAMES_PATH)
+        frames = scan_frames(store, repo, "main").collect()
         ids = sorted(frames.get_column("frame_id").to_list())
         sample = random_sample(ids, self.config.operator_reviews, seed=len(self.reviewed))
         shown = frames.filter(frames["frame_id"].is_in(sample))

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.landing import DRIVE_UPLOADS, LABEL_UPLOADS, LANDING_BRANCH, ensure_landing
-from assets.storage import JSON, PARQUET, json_bytes, table_bytes
+from resources.landing import DRIVE_UPLOADS, LABEL_UPLOADS, LANDING_BRANCH, ensure_landing
 from resources.simulation import Fleet, SimulatedLabelers
+from resources.storage import JSON, PARQUET, json_bytes, table_bytes
 from resources.versioning import VersionedStore
 
 

@@ -54,12 +54,19 @@ class ConeNetDetector(Detector):
         *,
         seed: int = 0,
         progress: Progress | None = None,
+        weights: np.ndarray | None = None,
     ) -> dict[str, float]:
         """Train from freshly initialised weights (seeded), so a fit depends only on its data."""
         _check_images(images, self.config.image_size)
         self.model = self._build(seed)
         self.history = train(
-            self.model, images, targets, self.train_config, seed=seed, progress=progress
+            self.model,
+            images,
+            targets,
+            self.train_config,
+            seed=seed,
+            progress=progress,
+            weights=weights,
         )
         return dict(self.history)
 

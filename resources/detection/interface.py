@@ -49,9 +49,11 @@ class Detector(ABC):
         *,
         seed: int = 0,
         progress: Progress | None = None,
+        weights: np.ndarray | None = None,
     ) -> dict[str, float]:
-        """Train on images with targets (k, 5): x0, y0, x1, y1, class index. Returns a summary:
-        `loss` (final), `seconds`, `images_per_second`, `epochs`, `steps`."""
+        """Train on images with targets (k, 5): x0, y0, x1, y1, class index; `weights` (one
+        positive number per image) say how often each is drawn. Returns a summary: `loss`
+        (final), `seconds`, `images_per_second`, `epochs`, `steps`."""
 
     @abstractmethod
     def predict(self, images: np.ndarray, *, min_confidence: float = 0.05) -> list[Detections]:

@@ -102,10 +102,14 @@ def train(
     *,
     seed: int = 0,
     progress: Progress | None = None,
+    weights: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Train `model` in place; returns loss, seconds, images_per_second, epochs, steps."""
+    """Train `model` in place; returns loss, seconds, images_per_second, epochs, steps.
+    Each epoch visits every image once, or, with unequal `weights`, draws as many images with
+    probability proportional to their weight."""
     if len(images) != len(targets):
         raise ValueError(f"{len(images)} images but {len(targets)} target arrays")
+    draw = _drawing(weights, len(images))
     if len(images) == 0:
         raise ValueError("nothing to train on: no images")
     dev = next(model.parameters()).device
@@ -137,7 +141,7 @@ def train(
     model.train()
     step, seen, loss_value, stopped = 0, 0, float("nan"), False
     for _epoch in range(cfg.epochs):
-        order = rng.permutation(n)
+        order = rng.permutation(n) if draw is None else rng.choice(n, size=n, p=draw)
         for b in range(per_epoch):
             idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
             if cfg.flip:
@@ -170,6 +174,16 @@ def train(
         "steps": float(step),
         "stopped_early": float(stopped),
     }
+
+
+def _drawing(weights: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Drawing probabilities for unequal weights; None (a plain permutation) for equal ones."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, np.float64)
+    if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise ValueError(f"weights must be {n} positive finite numbers, one per image")
+    return None if np.all(w == w[0]) else w / w.sum()
 
 
 @torch.inference_mode()

@@ -17,10 +17,10 @@ from typing import Any
 
 import polars as pl
 
-from assets.paths import FRAMES_PATH, PREDICTIONS_PATH, request_path
-from assets.storage import read_table
 from resources.interop import coco, label_studio
 from resources.interop.errors import InteropError, RequestNotFoundError
+from resources.layout import FRAMES_PREFIX, request_path
+from resources.storage import frames_of_ids, predictions_of_ids, read_table
 from resources.tables import CLASSES, LABEL_REQUEST, PREDICTIONS, conform
 from resources.versioning import NotFoundError, VersionedStore
 
@@ -105,15 +105,19 @@ def request_frames(
                 f"no labeling request {request_id!r} at {commit[:12]} of {repo!r} "
                 f"({request_path(request_id)} is missing)"
             ) from None
-    fleet = read_table(
-        store, repo, commit, FRAMES_PATH, ["frame_id", "width", "height", "image_path", "image_row"]
-    )
     rows = conform(request, LABEL_REQUEST).sort("rank")
+    fleet = frames_of_ids(
+        store,
+        repo,
+        commit,
+        rows.get_column("frame_id").to_list(),
+        ["frame_id", "width", "height", "image_path", "image_row"],
+    )
     frames = rows.join(fleet, on="frame_id", how="left", maintain_order="left")
     missing = frames.filter(pl.col("image_path").is_null())["frame_id"].to_list()
     if missing:
         raise InteropError(
-            f"request {request_id!r} names {len(missing)} frame(s) not in {FRAMES_PATH}: "
+            f"request {request_id!r} names {len(missing)} frame(s) not in {FRAMES_PREFIX}: "
             f"{', '.join(missing[:5])}"
         )
     return frames
@@ -124,13 +128,10 @@ def fleet_predictions(
 ) -> pl.DataFrame:
     """The production model's boxes on these frames at or above `min_score` (none when the
     model has not run over the fleet yet)."""
-    try:
-        table = read_table(store, repo, commit, PREDICTIONS_PATH)
-    except NotFoundError:
+    table = predictions_of_ids(store, repo, commit, frame_ids.to_list())
+    if table is None:
         return pl.DataFrame(schema=PREDICTIONS)
-    return conform(table, PREDICTIONS).filter(
-        pl.col("frame_id").is_in(frame_ids.implode()) & (pl.col("confidence") >= min_score)
-    )
+    return conform(table, PREDICTIONS).filter(pl.col("confidence") >= min_score)
 
 
 def write_images(

@@ -16,9 +16,6 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.landing import LABEL_UPLOADS, LANDING_BRANCH
-from assets.paths import FRAMES_PATH, label_paths, request_path
-from assets.storage import read_table
 from resources.demo.world import upload_label_batch
 from resources.interop import coco, label_studio
 from resources.interop.errors import (
@@ -28,6 +25,9 @@ from resources.interop.errors import (
     RequestNotFoundError,
 )
 from resources.interop.records import LabelFile
+from resources.landing import LABEL_UPLOADS, LANDING_BRANCH
+from resources.layout import FRAMES_PREFIX, label_paths, request_path
+from resources.storage import scan_frames
 from resources.tables import BOXES, LABELED_FRAMES, conform
 from resources.versioning import NotFoundError, VersionedStore
 
@@ -102,12 +102,11 @@ def import_labels(
     file names (else the tool). Raises before writing anything when the file is bad."""
     check_batch_id(store, repo, batch_id, ref)
     commit = store.resolve(repo, ref)
-    try:
-        fleet = read_table(store, repo, commit, FRAMES_PATH, ["frame_id", "width", "height"])
-    except NotFoundError:
+    fleet = scan_frames(store, repo, commit).select("frame_id", "width", "height").collect()
+    if fleet.is_empty():
         raise InteropError(
-            f"no {FRAMES_PATH} on {ref!r} of {repo!r}: ingest the fleet first"
-        ) from None
+            f"no frames under {FRAMES_PREFIX} on {ref!r} of {repo!r}: ingest the fleet first"
+        )
     sizes = {fid: (w, h) for fid, w, h in fleet.iter_rows()}
     labels = read_label_file(path, fmt, sizes)
     if not labels.boxes:

@@ -13,14 +13,14 @@ from typing import Any
 
 import polars as pl
 
-from assets.paths import FRAMES_PATH, PREDICTIONS_PATH, slice_path
-from assets.storage import list_paths, read_table
+from resources.layout import FRAMES_PREFIX, slice_path
 from resources.review.errors import (
     InvalidInputError,
     NoFramesError,
     UnknownFrameError,
     UnknownSliceError,
 )
+from resources.storage import list_paths, predictions_of_ids, read_table, scan_frames
 from resources.versioning import ObjectNotFoundError, VersionedStore
 
 SLICES_PREFIX = slice_path("")[: -len(".parquet")]
@@ -34,6 +34,9 @@ class FrameSource:
     def __init__(self, store: VersionedStore, repo: str, ref: str = "main"):
         self.store, self.repo, self.ref = store, repo, ref
         self._table = lru_cache(maxsize=16)(self._read)
+        self._frames = lru_cache(maxsize=4)(
+            lambda commit: scan_frames(self.store, self.repo, commit).collect()
+        )
         self._images = lru_cache(maxsize=32)(self._read_images)  # drive logs: 24 frames each
 
     def commit(self) -> str:
@@ -41,10 +44,10 @@ class FrameSource:
         return self.store.resolve(self.repo, self.ref)
 
     def frames(self, commit: str) -> pl.DataFrame:
-        frames = self._table(commit, FRAMES_PATH)
-        if frames is None:
+        frames = self._frames(commit)
+        if frames.is_empty():
             raise NoFramesError(
-                f"no frames table ({FRAMES_PATH}) on {self.ref!r} of repository {self.repo!r} "
+                f"no frames ({FRAMES_PREFIX}) on {self.ref!r} of repository {self.repo!r} "
                 "yet: ingest the fleet first (for example with `fleetloop demo`)"
             )
         return frames
@@ -77,17 +80,14 @@ class FrameSource:
         rows = self.frames(commit).filter(pl.col("frame_id") == frame_id)
         if rows.is_empty():
             raise UnknownFrameError(
-                f"frame {frame_id!r} is not in {FRAMES_PATH} on {self.ref!r}; frame ids look "
+                f"frame {frame_id!r} is not among the frames on {self.ref!r}; frame ids look "
                 "like <drive_id>-<frame_index:05d>, e.g. d0000-00042"
             )
         return rows.row(0, named=True)
 
     def predictions(self, commit: str, frame_ids: list[str]) -> pl.DataFrame | None:
         """The fleet predictions of these frames, or None when there are none on the branch."""
-        table = self._table(commit, PREDICTIONS_PATH)
-        if table is None:
-            return None
-        return table.filter(pl.col("frame_id").is_in(frame_ids))
+        return predictions_of_ids(self.store, self.repo, commit, frame_ids)
 
     def image(self, commit: str, frame_id: str) -> bytes:
         """The frame's PNG, from the drive log that holds it."""

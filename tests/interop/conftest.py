@@ -16,10 +16,10 @@ import pytest
 
 from assets.fleet.ingest import frames_of
 from assets.labels.queue import request_id_for
-from assets.landing import LABEL_UPLOADS, LANDING_BRANCH
-from assets.paths import FRAMES_PATH, PREDICTIONS_PATH, drive_path, request_path
-from assets.storage import PARQUET, read_table, table_bytes
+from resources.landing import LABEL_UPLOADS, LANDING_BRANCH
+from resources.layout import FRAMES_PATH, PREDICTIONS_PATH, drive_path, request_path
 from resources.simulation import Fleet, FleetConfig, SimulatedLabelers
+from resources.storage import PARQUET, read_table, table_bytes
 from resources.tables import LABEL_REQUEST, PREDICTIONS, conform
 from resources.versioning.local import LocalStore
 

@@ -8,15 +8,15 @@ import xml.etree.ElementTree as ET
 import polars as pl
 import pytest
 
-from assets.paths import PREDICTIONS_PATH
-from assets.storage import read_table
 from resources.interop import (
     InteropError,
     RequestNotFoundError,
     export_request,
     label_config,
 )
+from resources.layout import PREDICTIONS_PATH
 from resources.simulation.png import SIGNATURE
+from resources.storage import read_table
 from resources.tables import CLASSES
 from tests.interop.conftest import REPO, SURE
 

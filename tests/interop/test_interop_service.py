@@ -17,14 +17,14 @@ import pytest
 
 from assets.definitions import build_definitions
 from assets.labels.queue import plan_request
-from assets.paths import label_paths, slice_path
 from assets.slices.declarations import SLICES
-from assets.storage import PARQUET, read_table, table_bytes
 from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
 from resources.interop import import_labels
 from resources.interop.service import FileDropLabelingService, labeling_from_env
 from resources.labeling import SimulatedLabelingService
+from resources.layout import label_paths, slice_path
+from resources.storage import PARQUET, read_table, table_bytes
 from resources.store_resource import LocalStoreResource
 from resources.tables import SLICE, conform
 from tests.interop.conftest import REPO, sorted_boxes

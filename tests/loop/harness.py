@@ -106,6 +106,8 @@ class LoopHarness:
             self.instance.add_dynamic_partitions(
                 request.partitions_def_name, list(request.partition_keys)
             )
+        for event in result.asset_events or []:  # what the daemon records for the sensor
+            self.instance.report_runless_asset_event(event)
         return [self.run_request(sensor, request) for request in result.run_requests or []]
 
     def run_request(
@@ -153,12 +155,16 @@ class LoopHarness:
         return tick
 
     def settle(self, max_ticks: int = 12) -> list[Tick]:
-        """Automation ticks until one requests nothing."""
+        """What the daemon does until the loop is quiet: the deployed-model sensor (a promotion
+        re-predicts the fleet) and automation ticks, until a tick requests nothing and the
+        sensor launches nothing."""
         ticks = []
         for _ in range(max_ticks):
+            repredicted = self.sensor("deployed_model_sensor")
             tick = self.automation()
+            tick.results[:0] = repredicted
             ticks.append(tick)
-            if not tick.requested:
+            if not tick.requested and not repredicted:
                 return ticks
         raise AssertionError(f"automation did not settle in {max_ticks} ticks: {ticks}")
 

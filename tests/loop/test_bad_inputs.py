@@ -8,9 +8,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.paths import FRAMES_PATH
-from assets.storage import read_table
 from resources.demo.world import upload_drives, upload_label_batch
+from resources.layout import FRAMES_PATH
+from resources.storage import read_table
 
 
 @pytest.fixture

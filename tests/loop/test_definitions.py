@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
 import dagster as dg
+import pytest
 
 from assets.definitions import build_definitions, defs
+from assets.slices.declarations import SLICES, ModelSignal
 
 EDGES = {
     ("fleet_logs", "frames"),
+    ("frames", "fleet_predictions"),
+    ("deployed_model", "fleet_predictions"),
+    ("fleet_predictions", "fleet_signals"),
     ("frames", "baseline_slice"),
     ("frames", "holdout_slice"),
     ("frames", "rain_slice"),
@@ -19,23 +25,23 @@ EDGES = {
     ("baseline_slice", "labeling_queue"),
     ("rain_slice", "labeling_queue"),
     ("green_cones_slice", "labeling_queue"),
+    ("labeling_queue", "label_sets"),
     ("label_sets", "training_set"),
     ("training_set", "candidate_model"),
     ("candidate_model", "evaluation_report"),
     ("evaluation_report", "production_model"),
-    ("production_model", "fleet_predictions"),
-    # failure-finding signals (issue 4)
-    ("fleet_predictions", "fleet_signals"),
     ("fleet_predictions", "drift_report"),
+    ("training_set", "drift_report"),
     ("fleet_signals", "uncertain_slice"),
     ("fleet_signals", "disagreement_slice"),
     ("fleet_signals", "flicker_slice"),
     ("fleet_signals", "flagged_slice"),
     ("fleet_predictions", "like_flagged_slice"),
-    ("fleet_signals", "label_review_slice"),
+    ("fleet_predictions", "label_review_slice"),
     ("label_review_slice", "labeling_queue"),
     ("flicker_slice", "labeling_queue"),
 }
+SLICES_DECLARED = [spec.asset_name for spec in SLICES]
 
 
 def test_definitions_load_with_the_designed_lineage():
@@ -51,9 +57,41 @@ def test_definitions_load_with_the_designed_lineage():
     assert groups == {"fleet", "slices", "labels", "training", "evaluation", "promotion", "mining"}
 
 
+def test_one_connected_lineage_from_drive_logs_to_the_gate():
+    """The production model's upstream holds every slice, the frames and the fleet logs; a
+    slice's downstream holds the training set, the candidate, the report and the gate; the
+    feedback edge is the observable source `deployed_model`, not an edge out of the gate."""
+    graph = defs.resolve_asset_graph()
+    gate = dg.AssetKey("production_model")
+    upstream = {k.to_user_string() for k in graph.upstream_key_iterator(gate)}
+    assert {*SLICES_DECLARED, "frames", "fleet_logs", "label_sets", "labeling_queue"} <= upstream
+    assert {"training_set", "candidate_model", "evaluation_report", "deployed_model"} <= upstream
+    downstream = {
+        k.to_user_string()
+        for k in dg.AssetSelection.assets("rain_slice").downstream().resolve(graph)
+    }
+    assert {"training_set", "candidate_model", "evaluation_report", "production_model"} <= (
+        downstream
+    )
+    assert not graph.get(gate).child_keys, "the gate has no downstream edge: no cycle"
+    assert graph.get(dg.AssetKey("deployed_model")).is_observable
+    assert graph.get(dg.AssetKey("frames")).partitions_def is not None
+    assert graph.get(dg.AssetKey("fleet_predictions")).partitions_def is not None
+    assert graph.get(dg.AssetKey("fleet_signals")).partitions_def is not None
+
+
+def test_a_misspelled_signal_fails_when_the_definitions_load():
+    typo = dataclasses.replace(SLICES[4], selection=ModelSignal(signal="low_confidense"))
+    with pytest.raises(ValueError, match="unknown signal 'low_confidense'"):
+        build_definitions((*SLICES[:4], typo))
+
+
 def test_protective_checks_are_blocking():
     blocking = {
-        spec.key.name for asset in defs.assets for spec in asset.check_specs if spec.blocking
+        spec.key.name
+        for asset in defs.assets
+        for spec in getattr(asset, "check_specs", ())
+        if spec.blocking
     }
     assert {
         "drive_logs_valid",
@@ -67,7 +105,12 @@ def test_protective_checks_are_blocking():
 
 
 def test_sensors_automation_and_weekly_cycle_run_by_default():
-    for name in ("fleet_upload_sensor", "label_batch_sensor", "fleetloop_automation"):
+    for name in (
+        "fleet_upload_sensor",
+        "label_batch_sensor",
+        "deployed_model_sensor",
+        "fleetloop_automation",
+    ):
         assert defs.get_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
     schedule = defs.get_schedule_def("weekly_cycle_schedule")
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
@@ -75,10 +118,6 @@ def test_sensors_automation_and_weekly_cycle_run_by_default():
 
 
 def test_slice_code_versions_are_declaration_hashes():
-    import dataclasses
-
-    from assets.slices.declarations import SLICES
-
     edited = tuple(
         dataclasses.replace(s, target_size=s.target_size + 1) if s.name == "rain" else s
         for s in SLICES

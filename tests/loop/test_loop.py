@@ -15,9 +15,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.paths import FRAMES_PATH, MANIFEST_PATH, checkpoint_path, request_path, slice_path
-from assets.storage import list_paths, read_table
 from resources.demo.world import upload_label_batch
+from resources.layout import FRAMES_PATH, MANIFEST_PATH, checkpoint_path, request_path, slice_path
+from resources.storage import list_paths, read_table
 from tests.loop.conftest import SIZES, SMALL_SLICES
 from tests.loop.harness import LoopHarness
 

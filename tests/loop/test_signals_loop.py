@@ -22,7 +22,8 @@ from assets.mining.fleet_signals import (
 )
 from assets.mining.signals import Challenger
 from assets.models import StoredModel
-from assets.paths import (
+from assets.slices.declarations import SLICES
+from resources.layout import (
     CHALLENGER_PREDICTIONS_PATH,
     FRAMES_PATH,
     MANIFEST_PATH,
@@ -33,8 +34,7 @@ from assets.paths import (
     request_path,
     slice_path,
 )
-from assets.slices.declarations import SLICES
-from assets.storage import list_paths, read_table
+from resources.storage import list_paths, read_table
 from tests.loop.conftest import SIZES, make_harness
 from tests.loop.harness import LoopHarness
 

@@ -11,9 +11,9 @@ import pytest
 
 from assets.mining.assets import embedding_table
 from assets.mining.drift import DRIFT_CHECK, DRIFT_MAP_PATH, DRIFT_REPORT_PATH, drift_report
-from assets.paths import EMBEDDINGS_PATH, FRAMES_PATH, MANIFEST_PATH
 from assets.publishing import ASSET_KEY
-from assets.storage import table_bytes
+from resources.layout import EMBEDDINGS_PATH, FRAMES_PATH, MANIFEST_PATH
+from resources.storage import table_bytes
 from resources.store_resource import LocalStoreResource
 
 DIMS = 64

@@ -15,11 +15,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from assets.fleet.ingest import frames_of
-from assets.paths import FRAMES_PATH, PREDICTIONS_PATH, drive_path, slice_path
-from assets.storage import PARQUET, table_bytes
 from resources.catalog import PRODUCTION, Catalog
+from resources.layout import FRAMES_PATH, PREDICTIONS_PATH, drive_path, slice_path
 from resources.review import create_app
 from resources.simulation import Fleet, FleetConfig
+from resources.storage import PARQUET, table_bytes
 from resources.tables import PREDICTIONS, SLICE, conform
 from resources.versioning.local import LocalStore
 
@@ -79,14 +79,14 @@ def store(home) -> LocalStore:
 
 @pytest.fixture(scope="session")
 def frames(store) -> pl.DataFrame:
-    from assets.storage import read_table
+    from resources.storage import read_table
 
     return read_table(store, REPO, "main", FRAMES_PATH)
 
 
 @pytest.fixture(scope="session")
 def predictions(store) -> pl.DataFrame:
-    from assets.storage import read_table
+    from resources.storage import read_table
 
     return read_table(store, REPO, "main", PREDICTIONS_PATH)
 

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
-from assets.paths import drive_path
-from assets.storage import read_table
+from resources.layout import drive_path
 from resources.review import create_app
+from resources.storage import read_table
 from resources.versioning.local import LocalStore
 from tests.review.conftest import REPO, REVIEWER, SURE, UNSURE, VERSION, card, frame_ids_on
 

@@ -90,7 +90,7 @@ def test_flag_a_frame_in_chromium(server, browser, catalog, store):
     from selenium.webdriver.support import expected_conditions as seen
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from assets.storage import read_table
+    from resources.storage import read_table
 
     ranked = read_table(store, REPO, "main", f"slices/{SLICE_NAME}.parquet").sort("rank")
     frame_id = ranked["frame_id"][1]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 DRIVE_PREFIX = "raw/drives/"
-FRAMES_PATH = "frames/frames.parquet"
-PREDICTIONS_PATH = "predictions/fleet/predictions.parquet"
-EMBEDDINGS_PATH = "predictions/fleet/embeddings.parquet"
-SIGNALS_PATH = "predictions/fleet/signals.parquet"
-CHALLENGER_PREDICTIONS_PATH = "predictions/fleet/challenger.parquet"
+# Per-drive tables (one file per drive partition), read across partitions by prefix.
+FRAMES_PREFIX = "frames/drives/"
+PREDICTIONS_PREFIX = "predictions/fleet/detections/"
+EMBEDDINGS_PREFIX = "predictions/fleet/embeddings/"
+CHALLENGER_PREFIX = "predictions/fleet/challenger/"
+SIGNALS_PREFIX = "predictions/fleet/signals/"
 REQUESTS_PREFIX = "labeling/requests/"
 LABELS_PREFIX = "labels/"
 TRAINING_SET_PREFIX = "datasets/training_set/"
@@ -17,6 +18,31 @@ TRAINING_LABELS_PATH = f"{TRAINING_SET_PREFIX}labels.parquet"
 
 def drive_path(drive_id: str) -> str:
     return f"{DRIVE_PREFIX}{drive_id}.parquet"
+
+
+def frames_path(drive_id: str) -> str:
+    return f"{FRAMES_PREFIX}{drive_id}.parquet"
+
+
+def predictions_path(drive_id: str) -> str:
+    return f"{PREDICTIONS_PREFIX}{drive_id}.parquet"
+
+
+def embeddings_path(drive_id: str) -> str:
+    return f"{EMBEDDINGS_PREFIX}{drive_id}.parquet"
+
+
+def challenger_predictions_path(drive_id: str) -> str:
+    return f"{CHALLENGER_PREFIX}{drive_id}.parquet"
+
+
+def signals_path(drive_id: str) -> str:
+    return f"{SIGNALS_PREFIX}{drive_id}.parquet"
+
+
+def drive_of(path: str) -> str:
+    """`frames/drives/d0007.parquet` → `d0007`: the drive a per-drive table belongs to."""
+    return path.rsplit("/", 1)[-1].removesuffix(".parquet")
 
 
 def slice_path(name: str) -> str:
