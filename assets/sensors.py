@@ -16,9 +16,9 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.automation import AUTOMATION_INTERVAL_S
-from assets.fleet.assets import drives, fleet_logs, frames
+from assets.fleet.assets import DRIVES_PER_RUN, drives, fleet_logs, frames
 from assets.labels.assets import label_batches, label_sets
-from assets.mining.assets import DRIVES_PER_RUN, fleet_predictions
+from assets.mining.assets import fleet_predictions
 from assets.mining.deployed import DEPLOYED_MODEL, NOT_DEPLOYED, deployed_version
 from assets.mining.fleet_signals import fleet_signals
 from resources.catalog_resource import CatalogResource
@@ -50,8 +50,18 @@ PREDICTION_ASSETS = [fleet_predictions, fleet_signals]
     description="New drive logs on the landing branch → one run per upload over its drives: "
     "logs, frames, and the deployed model's predictions and signals.",
 )
-def fleet_upload_sensor(context: dg.SensorEvaluationContext, store: VersionedStoreResource):
+def fleet_upload_sensor(
+    context: dg.SensorEvaluationContext,
+    store: VersionedStoreResource,
+    catalog: CatalogResource,
+    detector: DetectorResource,
+):
     vs, repo = store.ensure_repository(), store.repository
+    # before a model is deployed there is nothing to predict with: logs and frames only
+    selection = (
+        DRIVE_ASSETS if deployed_version(catalog, detector) != NOT_DEPLOYED else DRIVE_ASSETS[:2]
+    )
+    keys = [a.key for a in selection]
     ensure_landing(vs, repo, store.main_branch)
     arrivals = arrivals_since(vs, repo, context.cursor, DRIVE_UPLOADS)
     if not arrivals.paths:
@@ -68,17 +78,28 @@ def fleet_upload_sensor(context: dg.SensorEvaluationContext, store: VersionedSto
         requests.append(
             dg.RunRequest(
                 run_key=f"upload-{key}-{new[0]}-{new[-1]}",
+                asset_selection=keys,
                 tags={**tags, _RANGE_START: new[0], _RANGE_END: new[-1]},
             )
         )
     elif new:
         requests.append(
-            dg.RunRequest(run_key=f"upload-{key}-{new[0]}", partition_key=new[0], tags=tags)
+            dg.RunRequest(
+                run_key=f"upload-{key}-{new[0]}",
+                asset_selection=keys,
+                partition_key=new[0],
+                tags=tags,
+            )
         )
     for drive in arrived:  # re-uploads of known drives: one run each
         if drive in known:
             requests.append(
-                dg.RunRequest(run_key=f"upload-{key}-{drive}", partition_key=drive, tags=tags)
+                dg.RunRequest(
+                    run_key=f"upload-{key}-{drive}",
+                    asset_selection=keys,
+                    partition_key=drive,
+                    tags=tags,
+                )
             )
     return dg.SensorResult(
         run_requests=requests,

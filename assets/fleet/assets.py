@@ -1,6 +1,7 @@
 """`fleet_logs` and `frames`, one partition per drive: raw logs as uploaded, and their frames
 (metadata and image references, no pixels)."""
 
+import os
 from collections import Counter
 
 import dagster as dg
@@ -23,11 +24,16 @@ from resources.store_resource import VersionedStoreResource
 from resources.versioning import ObjectNotFoundError
 
 drives = dg.DynamicPartitionsDefinition(name="drives")
+# Drives per run in a backfill (a new deployed model re-predicting the fleet): those runs run
+# side by side (the run queue's concurrency here, pods on a cluster). Every drive-partitioned
+# asset shares the policy, so one run can carry several of them over a range of drives.
+DRIVES_PER_RUN = int(os.environ.get("FLEETLOOP_DRIVES_PER_RUN", "200") or 200)
+DRIVE_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=DRIVES_PER_RUN)
 
 
 @dg.asset(
     partitions_def=drives,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=DRIVE_BACKFILL,
     group_name="fleet",
     kinds={"parquet", "lakefs"},
     output_required=False,
@@ -113,7 +119,7 @@ def fleet_logs(context: dg.AssetExecutionContext, store: VersionedStoreResource)
 @dg.asset(
     deps=[fleet_logs],
     partitions_def=drives,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=DRIVE_BACKFILL,
     group_name="fleet",
     kinds={"polars", "parquet", "lakefs"},
     output_required=False,

@@ -1,13 +1,12 @@
 """`fleet_predictions`: the deployed model run over the frames of each drive partition."""
 
-import os
 from dataclasses import dataclass
 
 import dagster as dg
 import numpy as np
 import polars as pl
 
-from assets.fleet.assets import drives, partition_label
+from assets.fleet.assets import DRIVE_BACKFILL, drives, partition_label
 from assets.fleet.images import load_images
 from assets.models import StoredModel
 from assets.publishing import open_run
@@ -28,9 +27,6 @@ from resources.tables import CLASSES, PREDICTIONS
 from resources.versioning import VersionedStore
 
 BATCH = 1024
-# Drives per run when a new deployed model re-predicts the fleet: the runs of one backfill
-# run side by side (the run queue's concurrency here, pods on a cluster).
-DRIVES_PER_RUN = int(os.environ.get("FLEETLOOP_DRIVES_PER_RUN", "200") or 200)
 
 
 def embedding_table(frame_ids: pl.Series, vectors: list[np.ndarray]) -> pl.DataFrame:
@@ -90,10 +86,9 @@ def predict_frames(
 @dg.asset(
     deps=["frames", "deployed_model"],
     partitions_def=drives,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=DRIVES_PER_RUN),
+    backfill_policy=DRIVE_BACKFILL,
     group_name="mining",
     kinds={"pytorch", "parquet", "lakefs"},
-    output_required=False,
     check_specs=[
         dg.AssetCheckSpec(
             PREDICTIONS_CHECK,
@@ -113,12 +108,10 @@ def fleet_predictions(
     (`predictions/fleet/detections/<drive>.parquet`), its embedding of every frame
     (`…/embeddings/<drive>.parquet`) and the detections of the challenger trained with it
     (`…/challenger/<drive>.parquet`): what the signals, the model-signal and similarity
-    slices and the drift report read. Before any model is deployed there is nothing to
-    predict with, and nothing is materialized."""
+    slices and the drift report read."""
     production = catalog.open().alias(detector.name, "production")
     if production is None:
-        context.log.info("no model deployed yet: nothing to predict with")
-        return
+        raise dg.Failure("no model deployed yet: promote a candidate first")
     run = open_run(store, context.run.run_id, "fleet_predictions", partition_label(context))
     vs, repo = run.store, run.repository
     stored = StoredModel(detector.name, production.version, production.commit)

@@ -18,6 +18,8 @@ from assets.mining.signals import drift, drift_map_png
 from assets.mining.signals.scores import random_sample
 from assets.publishing import ASSET_KEY, open_run
 from assets.results import published
+from resources.catalog_resource import CatalogResource
+from resources.detector_resource import DetectorResource
 from resources.layout import EMBEDDINGS_PREFIX, MANIFEST_PATH
 from resources.storage import list_paths, read_table, scan_frames, scan_tables
 from resources.store_resource import VersionedStoreResource
@@ -61,7 +63,7 @@ def production_model_version(store: VersionedStore, repo: str, ref: str) -> str 
 
 
 @dg.asset(
-    deps=["fleet_predictions", "training_set"],
+    deps=["fleet_predictions"],
     group_name="mining",
     kinds={"polars", "lakefs"},
     automation_condition=after_upstream(),
@@ -74,21 +76,28 @@ def production_model_version(store: VersionedStore, repo: str, ref: str) -> str 
         )
     ],
 )
-def drift_report(context: dg.AssetExecutionContext, store: VersionedStoreResource):
+def drift_report(
+    context: dg.AssetExecutionContext,
+    store: VersionedStoreResource,
+    catalog: CatalogResource,
+    detector: DetectorResource,
+):
     """The production embeddings against the training embeddings (`reports/drift/drift.json`:
     MMD², p-value, coverage overall and per slice, the verdict and its reason) and their map
     on the training set's two principal components, coloured by weather
     (`reports/drift/drift_map.png`)."""
     run = open_run(store, context.run.run_id, "drift_report")
     vs, repo = run.store, run.repository
-    if not vs.exists(repo, run.base, MANIFEST_PATH):
-        raise dg.Failure("no training set manifest on main yet: materialize training_set first")
+    production = catalog.open().alias(detector.name, "production")
+    if production is None:
+        raise dg.Failure("no model deployed yet: drift compares the fleet with its training data")
     if not list_paths(vs, repo, run.base, EMBEDDINGS_PREFIX, ".parquet"):
         raise dg.Failure("no fleet embeddings on main yet: materialize fleet_predictions first")
     train, production = drift_inputs(
         scan_frames(vs, repo, run.base).collect(),
         scan_tables(vs, repo, run.base, EMBEDDINGS_PREFIX, None).collect(),
-        read_table(vs, repo, run.base, MANIFEST_PATH),
+        # the deployed model's own training frames, as they were when it was trained
+        read_table(vs, repo, production.commit, MANIFEST_PATH),
     )
     if train.height < 2 or production.is_empty():
         raise dg.Failure(

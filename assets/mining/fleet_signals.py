@@ -12,9 +12,8 @@ disagree.
 import dagster as dg
 import polars as pl
 
-from assets.fleet.assets import drives, partition_label
+from assets.fleet.assets import DRIVE_BACKFILL, drives, partition_label
 from assets.markdown import table_md
-from assets.mining.assets import DRIVES_PER_RUN
 from assets.mining.registry import FLEET_SIGNALS, SIGNALS, DriveInputs
 from assets.publishing import open_run
 from assets.results import published
@@ -87,7 +86,7 @@ def share_check(
 @dg.asset(
     deps=["fleet_predictions"],
     partitions_def=drives,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=DRIVES_PER_RUN),
+    backfill_policy=DRIVE_BACKFILL,
     group_name="mining",
     kinds={"polars", "lakefs"},
     check_specs=[

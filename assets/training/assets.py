@@ -64,18 +64,21 @@ def read_requests(store: VersionedStore, repo: str, ref: str) -> pl.DataFrame:
     ).sort(["requested_at", "request_id", "rank"])
 
 
+TRAINING_COLUMNS = ["frame_id", "split", "weight", "batch_id"]  # what a model learns from
+
+
 def unchanged(
     store: VersionedStore, repo: str, ref: str, manifest: pl.DataFrame, labels: pl.DataFrame
 ) -> bool:
-    """Whether main already holds exactly this training set."""
-    if not (
-        store.exists(repo, ref, MANIFEST_PATH) and store.exists(repo, ref, TRAINING_LABELS_PATH)
-    ):
+    """Whether main already trains on exactly this: the same frames, splits, weights and
+    labels. A frame that only counts for another slice now (a re-ranked slice took it, at the
+    same weight) changes nothing a model learns, so it retrains nothing."""
+    paths = (MANIFEST_PATH, TRAINING_LABELS_PATH)
+    if not all(store.exists(repo, ref, p) for p in paths):
         return False
-    current = read_table(store, repo, ref, MANIFEST_PATH)
-    return current.equals(manifest) and read_table(store, repo, ref, TRAINING_LABELS_PATH).equals(
-        labels
-    )
+    current, current_labels = (read_table(store, repo, ref, p) for p in paths)
+    same_frames = current.select(TRAINING_COLUMNS).equals(manifest.select(TRAINING_COLUMNS))
+    return same_frames and current_labels.equals(labels)
 
 
 def build_training_set_asset(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
@@ -126,9 +129,21 @@ def build_training_set_asset(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
             slice_members(specs, tables),
             specs,
         )
-        if unchanged(vs, repo, base, manifest, labels):
-            context.log.info(f"training set unchanged at {base[:12]}: nothing to retrain")
+        idle = (
+            "no labels published yet"
+            if manifest.is_empty()
+            else f"unchanged since {base[:12]}: nothing to retrain"
+            if unchanged(vs, repo, base, manifest, labels)
+            else ""
+        )
+        if idle:  # no materialization, so nothing downstream runs in this run or later
+            context.log.info(f"training set {idle}")
             vs.delete_branch(repo, run.name)
+            yield dg.AssetCheckResult(
+                check_name=TRAINING_SET_CHECK,
+                passed=True,
+                description=f"not rebuilt: {idle}",
+            )
             return
         run.put_table(MANIFEST_PATH, manifest)
         run.put_table(TRAINING_LABELS_PATH, labels)

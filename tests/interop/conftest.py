@@ -17,11 +17,12 @@ import pytest
 from assets.fleet.ingest import frames_of
 from assets.labels.queue import request_id_for
 from resources.landing import LABEL_UPLOADS, LANDING_BRANCH
-from resources.layout import FRAMES_PATH, PREDICTIONS_PATH, drive_path, request_path
+from resources.layout import drive_path, request_path
 from resources.simulation import Fleet, FleetConfig, SimulatedLabelers
 from resources.storage import PARQUET, read_table, table_bytes
 from resources.tables import LABEL_REQUEST, PREDICTIONS, conform
 from resources.versioning.local import LocalStore
+from tests.partitions import put_per_drive
 
 REPO = "drive-data"
 SURE, UNSURE = 0.9, 0.3
@@ -91,10 +92,10 @@ def fill_store(
     )
     request_id = request_rows["request_id"][0]
     tables = {
-        FRAMES_PATH: pl.concat(frames),
-        PREDICTIONS_PATH: conform(predictions, PREDICTIONS),
         request_path(request_id): request_rows,
     }
+    put_per_drive(store, REPO, "main", pl.concat(frames), "frames")
+    put_per_drive(store, REPO, "main", conform(predictions, PREDICTIONS), "predictions")
     for path, table in tables.items():
         store.put(REPO, "main", path, table_bytes(table), content_type=PARQUET)
     store.commit(REPO, "main", "interop test data")

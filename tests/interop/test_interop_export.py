@@ -14,11 +14,10 @@ from resources.interop import (
     export_request,
     label_config,
 )
-from resources.layout import PREDICTIONS_PATH
 from resources.simulation.png import SIGNATURE
-from resources.storage import read_table
 from resources.tables import CLASSES
 from tests.interop.conftest import REPO, SURE
+from tests.partitions import read_fleet
 
 
 def test_label_studio_tasks_match_the_request_and_the_config(store, request_rows, tmp_path):
@@ -51,7 +50,7 @@ def test_label_studio_tasks_match_the_request_and_the_config(store, request_rows
 def test_predictions_are_percent_of_the_frame(store, request_rows, tmp_path):
     export_request(store, REPO, request_rows["request_id"][0], tmp_path, formats=["label-studio"])
     tasks = json.loads((tmp_path / "tasks.json").read_text())
-    predictions = read_table(store, REPO, "main", PREDICTIONS_PATH)
+    predictions = read_fleet(store, REPO, "main", "predictions")
     sure = predictions.filter(
         pl.col("frame_id").is_in(request_rows["frame_id"].implode())
         & ((pl.col("confidence") - SURE).abs() < 1e-6)
@@ -104,7 +103,7 @@ def test_coco_predictions_on_request_are_pixel_xywh(store, request_rows, tmp_pat
     coco = json.loads((tmp_path / "coco.json").read_text())
     names = {c["id"]: c["name"] for c in coco["categories"]}
     frames = {i["id"]: i["file_name"] for i in coco["images"]}
-    predictions = read_table(store, REPO, "main", PREDICTIONS_PATH)
+    predictions = read_fleet(store, REPO, "main", "predictions")
     assert coco["annotations"]
     for a in coco["annotations"]:
         x, y, w, h = a["bbox"]

@@ -9,8 +9,7 @@ import polars as pl
 import pytest
 
 from resources.demo.world import upload_drives, upload_label_batch
-from resources.layout import FRAMES_PATH
-from resources.storage import read_table
+from tests.partitions import read_fleet
 
 
 @pytest.fixture
@@ -107,7 +106,7 @@ BAD_LABELS = {
 @pytest.mark.parametrize("kind", sorted(BAD_LABELS))
 def test_a_bad_label_batch_is_stopped_and_main_is_unchanged(ingested, fleet, labelers, kind):
     h = ingested
-    frames = read_table(h.store, h.repo, "main", FRAMES_PATH)["frame_id"].to_list()[:40]
+    frames = read_fleet(h.store, h.repo, "main", "frames")["frame_id"].to_list()[:40]
     batch = labelers.label(frames, f"lb-bad-{kind}")
     assert batch.boxes.height > 0
     breaks, offender = BAD_LABELS[kind]

@@ -16,10 +16,11 @@ import polars as pl
 import pytest
 
 from resources.demo.world import upload_label_batch
-from resources.layout import FRAMES_PATH, MANIFEST_PATH, checkpoint_path, request_path, slice_path
+from resources.layout import MANIFEST_PATH, checkpoint_path, request_path, slice_path
 from resources.storage import list_paths, read_table
 from tests.loop.conftest import SIZES, SMALL_SLICES
 from tests.loop.harness import LoopHarness
+from tests.partitions import read_fleet
 
 MODEL = "cone_detector"
 
@@ -50,14 +51,14 @@ def story(module_harness, fleet, labelers) -> Story:
 def test_one_run_ingests_the_whole_upload_and_publishes_it(story, fleet):
     h = story.harness
     assert [r.success for r in story.fleet_runs] == [True]
-    frames = read_table(h.store, h.repo, "main", FRAMES_PATH)
+    frames = read_fleet(h.store, h.repo, "main", "frames")
     assert frames.height == len(fleet.frame_ids())
     assert len(list_paths(h.store, h.repo, "main", "raw/drives/")) == len(fleet.drive_ids)
     event = h.materialized("frames").asset_materialization
     assert event.metadata["lakefs_uri"].value.startswith("lakefs://drive-data/")
     # the data version is the commit that published the table
     commit = event.metadata["store_commit"].value
-    assert read_table(h.store, h.repo, commit, FRAMES_PATH).equals(frames)
+    assert read_fleet(h.store, h.repo, commit, "frames").equals(frames)
     assert h.store.get_commit(h.repo, commit).metadata["fleetloop.checks"] == "passed"
     docs = [
         p for p in list_paths(h.store, h.repo, "main", "quality/fleet_logs/") if p.endswith(".html")
@@ -102,7 +103,7 @@ def test_the_curated_cycle_mines_with_the_production_model_and_is_decided(story)
     request = read_table(h.store, h.repo, "main", request_path(second[0].request_id))
     counts = dict(request.group_by("slice").len().rows())
     assert counts["green_cones"] == SIZES["green_cones"]
-    frames = read_table(h.store, h.repo, "main", FRAMES_PATH)
+    frames = read_fleet(h.store, h.repo, "main", "frames")
     rainy = set(frames.filter(pl.col("weather") == "rain")["frame_id"])
     first = read_table(
         h.store, h.repo, "main", request_path(story.cycles[0]["answers"][0].request_id)
@@ -163,7 +164,17 @@ def test_editing_a_slice_rematerializes_exactly_it_and_downstream(story):
     )
     h.use_slices(edited)
     tick = h.automation()
-    assert tick.requested == ["labeling_queue", "rain_slice"]
+    # the slice and everything downstream of it, in one tick; nothing upstream or beside it
+    assert tick.requested == sorted(
+        [
+            "rain_slice",
+            "labeling_queue",
+            "training_set",
+            "candidate_model",
+            "evaluation_report",
+            "production_model",
+        ]
+    )
     assert tick.success
     latest = h.materialized("labeling_queue").asset_materialization.metadata
     assert latest["requested_frames"].value == 20

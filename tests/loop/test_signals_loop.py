@@ -24,11 +24,7 @@ from assets.mining.signals import Challenger
 from assets.models import StoredModel
 from assets.slices.declarations import SLICES
 from resources.layout import (
-    CHALLENGER_PREDICTIONS_PATH,
-    FRAMES_PATH,
     MANIFEST_PATH,
-    PREDICTIONS_PATH,
-    SIGNALS_PATH,
     TRAINING_LABELS_PATH,
     challenger_path,
     request_path,
@@ -37,6 +33,7 @@ from resources.layout import (
 from resources.storage import list_paths, read_table
 from tests.loop.conftest import SIZES, make_harness
 from tests.loop.harness import LoopHarness
+from tests.partitions import read_fleet
 
 SIGNAL_SIZES = {
     "uncertain": 12,
@@ -95,8 +92,8 @@ def _latest_request(h: LoopHarness) -> pl.DataFrame:
 
 def test_fleet_signals_score_every_frame_and_warn_with_their_checks(story):
     h = story.harness
-    frames = read_table(h.store, h.repo, "main", FRAMES_PATH)
-    signals = read_table(h.store, h.repo, "main", SIGNALS_PATH)
+    frames = read_fleet(h.store, h.repo, "main", "frames")
+    signals = read_fleet(h.store, h.repo, "main", "signals")
     assert set(signals.columns) == {
         "frame_id",
         "low_confidence",
@@ -132,21 +129,21 @@ def test_the_challenger_is_promoted_with_its_model_and_predicts_with_it(story):
     assert challenger is not None and challenger.config.width == Challenger.width
     card = h.store.get(h.repo, "main", path.replace("challenger.pt", "model_card.md")).decode()
     assert f"width {Challenger.width}" in card.split("## Challenger", 1)[1]
-    seen = read_table(h.store, h.repo, "main", CHALLENGER_PREDICTIONS_PATH)
-    frames = read_table(h.store, h.repo, "main", FRAMES_PATH)
+    seen = read_fleet(h.store, h.repo, "main", "challenger")
+    frames = read_fleet(h.store, h.repo, "main", "frames")
     assert seen.height > 0 and set(seen["frame_id"]) <= set(frames["frame_id"])
 
 
 def test_without_a_challenger_only_disagreement_goes_unscored(story):
     h = story.harness
     production = h.catalog.alias("cone_detector", "production")
-    frames = read_table(h.store, h.repo, "main", FRAMES_PATH)
-    predictions = read_table(h.store, h.repo, "main", PREDICTIONS_PATH)
+    frames = read_fleet(h.store, h.repo, "main", "frames")
+    predictions = read_fleet(h.store, h.repo, "main", "predictions")
     labels = read_table(h.store, h.repo, production.commit, TRAINING_LABELS_PATH)
     manifest = read_table(h.store, h.repo, production.commit, MANIFEST_PATH)
     train = manifest.filter(pl.col("split") == "train")["frame_id"].to_list()
     table = signal_table(frames, predictions, None, labels, train)
-    published = read_table(h.store, h.repo, "main", SIGNALS_PATH)
+    published = read_fleet(h.store, h.repo, "main", "signals")
     assert table.columns == ["frame_id", *FLEET_SIGNALS] == published.columns
     assert (table["disagreement"] == 0).all() and (published["disagreement"] > 0).any()
     assert table.drop("disagreement").equals(published.drop("disagreement"))
@@ -154,7 +151,7 @@ def test_without_a_challenger_only_disagreement_goes_unscored(story):
 
 def test_signal_slices_rank_frames_where_their_signal_fired(story):
     h = story.harness
-    signals = read_table(h.store, h.repo, "main", SIGNALS_PATH)
+    signals = read_fleet(h.store, h.repo, "main", "signals")
     column = {"uncertain": "low_confidence", "disagreement": "disagreement", "flicker": "flicker"}
     for name, signal in column.items():
         chosen = read_table(h.store, h.repo, "main", slice_path(name))

@@ -12,9 +12,10 @@ import pytest
 from assets.mining.assets import embedding_table
 from assets.mining.drift import DRIFT_CHECK, DRIFT_MAP_PATH, DRIFT_REPORT_PATH, drift_report
 from assets.publishing import ASSET_KEY
-from resources.layout import EMBEDDINGS_PATH, FRAMES_PATH, MANIFEST_PATH
+from resources.layout import MANIFEST_PATH
 from resources.storage import table_bytes
 from resources.store_resource import LocalStoreResource
+from tests.partitions import put_per_drive
 
 DIMS = 64
 TRAIN, HOLDOUT, PRODUCTION = 400, 100, 800
@@ -39,10 +40,10 @@ def fleet_on_main(resource: LocalStoreResource, *, shifted: bool, manifest: bool
         }
     )
     store, repo = resource.ensure_repository(), resource.repository
-    store.put(repo, "main", FRAMES_PATH, table_bytes(frames))
+    put_per_drive(store, repo, "main", frames, "frames")
     store.commit(repo, "main", "frames")
     embeddings = embedding_table(pl.Series(ids), [vectors])
-    store.put(repo, "main", EMBEDDINGS_PATH, table_bytes(embeddings))
+    put_per_drive(store, repo, "main", embeddings, "embeddings")
     store.commit(
         repo, "main", "embeddings", metadata={ASSET_KEY: "fleet_predictions", "model_version": "m1"}
     )

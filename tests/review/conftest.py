@@ -16,12 +16,13 @@ from starlette.testclient import TestClient
 
 from assets.fleet.ingest import frames_of
 from resources.catalog import PRODUCTION, Catalog
-from resources.layout import FRAMES_PATH, PREDICTIONS_PATH, drive_path, slice_path
+from resources.layout import drive_path, slice_path
 from resources.review import create_app
 from resources.simulation import Fleet, FleetConfig
 from resources.storage import PARQUET, table_bytes
 from resources.tables import PREDICTIONS, SLICE, conform
 from resources.versioning.local import LocalStore
+from tests.partitions import put_per_drive, read_fleet
 
 REPO = "drive-data"
 SLICE_NAME = "hard"
@@ -55,10 +56,10 @@ def fill_store(store: LocalStore) -> None:
         pl.when(first).then(SURE).otherwise(UNSURE).alias("confidence")
     )
     tables = {
-        FRAMES_PATH: pl.concat(frames),
         slice_path(SLICE_NAME): conform(members, SLICE),
-        PREDICTIONS_PATH: conform(predictions, PREDICTIONS),
     }
+    put_per_drive(store, REPO, "main", pl.concat(frames), "frames")
+    put_per_drive(store, REPO, "main", conform(predictions, PREDICTIONS), "predictions")
     for path, table in tables.items():
         store.put(REPO, "main", path, table_bytes(table), content_type=PARQUET)
     store.commit(REPO, "main", "review test data")
@@ -79,16 +80,14 @@ def store(home) -> LocalStore:
 
 @pytest.fixture(scope="session")
 def frames(store) -> pl.DataFrame:
-    from resources.storage import read_table
 
-    return read_table(store, REPO, "main", FRAMES_PATH)
+    return read_fleet(store, REPO, "main", "frames")
 
 
 @pytest.fixture(scope="session")
 def predictions(store) -> pl.DataFrame:
-    from resources.storage import read_table
 
-    return read_table(store, REPO, "main", PREDICTIONS_PATH)
+    return read_fleet(store, REPO, "main", "predictions")
 
 
 @pytest.fixture
