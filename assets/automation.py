@@ -21,6 +21,17 @@ AUTOMATION_INTERVAL_S = int(os.environ.get("FLEETLOOP_TICK_SECONDS", "4") or 4)
 WEEKLY_CRON = "0 6 * * 1"  # Mondays 06:00 UTC: the loop runs while the team is at the gym
 
 
+def since_last_requested(trigger: dg.AutomationCondition) -> dg.AutomationCondition:
+    """`trigger` since this asset was last requested for an earlier trigger. Not
+    `since_last_handled`: that resets when the asset materializes, and when a trigger fires
+    on the tick right after a request, so an upstream update landing then (a label batch
+    arriving while the previous tick's training set is written) would be swallowed."""
+    reset = (
+        dg.AutomationCondition.newly_requested() & ~trigger
+    ) | dg.AutomationCondition.initial_evaluation()
+    return trigger.since(reset.with_label("requested"))
+
+
 def after_upstream(*, all_deps: bool = True) -> dg.AutomationCondition:
     """Run once an upstream asset updated (or is requested in the same tick), or when the
     asset is missing, as soon as its upstreams allow and no upstream run is in flight.
@@ -28,9 +39,9 @@ def after_upstream(*, all_deps: bool = True) -> dg.AutomationCondition:
     `all_deps=False` is for assets that read whatever is on main (the frames of the drives
     published so far, the slices that exist yet): one materialized upstream is enough.
     """
-    trigger = (
+    trigger = since_last_requested(
         dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()
-    ).since_last_handled()
+    )
     ready = (
         ~dg.AutomationCondition.any_deps_missing()
         if all_deps
@@ -49,11 +60,11 @@ def after_upstream(*, all_deps: bool = True) -> dg.AutomationCondition:
 def after_upstream_or_code_change() -> dg.AutomationCondition:
     """`after_upstream`, and also when the asset's own code version changed (an edited slice
     declaration)."""
-    trigger = (
+    trigger = since_last_requested(
         dg.AutomationCondition.newly_missing()
         | dg.AutomationCondition.any_deps_updated()
         | dg.AutomationCondition.code_version_changed()
-    ).since_last_handled()
+    )
     return (
         trigger
         & ~dg.AutomationCondition.any_deps_missing()

@@ -31,7 +31,6 @@ EDGES = {
     ("candidate_model", "evaluation_report"),
     ("evaluation_report", "production_model"),
     ("fleet_predictions", "drift_report"),
-    ("training_set", "drift_report"),
     ("fleet_signals", "uncertain_slice"),
     ("fleet_signals", "disagreement_slice"),
     ("fleet_signals", "flicker_slice"),
