@@ -93,7 +93,7 @@ def build_slice_asset(spec: SliceSpec) -> dg.AssetsDefinition:
         frames = scan_tables(vs, repo, base, FRAMES_PREFIX, FRAMES).select(FRAME_COLUMNS).collect()
         predictions = (
             scan_tables(vs, repo, base, PREDICTIONS_PREFIX, PREDICTIONS).collect()
-            if spec.needs_predictions and not isinstance(spec.selection, LabelReview)
+            if spec.needs_predictions
             else None
         )
         signals = (

@@ -110,7 +110,7 @@ class SliceSpec:
     @property
     def needs_predictions(self) -> bool:
         """Whether choosing the frames reads the fleet predictions themselves."""
-        return self.signal_source() in ("predictions", "training")
+        return self.signal_source() == "predictions"
 
     @property
     def needs_flags(self) -> bool:

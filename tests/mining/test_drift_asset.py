@@ -12,16 +12,25 @@ import pytest
 from assets.mining.assets import embedding_table
 from assets.mining.drift import DRIFT_CHECK, DRIFT_MAP_PATH, DRIFT_REPORT_PATH, drift_report
 from assets.publishing import ASSET_KEY
+from resources.catalog_resource import CatalogResource
+from resources.detector_resource import DetectorResource
 from resources.layout import MANIFEST_PATH
 from resources.storage import table_bytes
 from resources.store_resource import LocalStoreResource
 from tests.partitions import put_per_drive
 
 DIMS = 64
+MODEL = "cone_detector"
 TRAIN, HOLDOUT, PRODUCTION = 400, 100, 800
 
 
-def fleet_on_main(resource: LocalStoreResource, *, shifted: bool, manifest: bool = True) -> None:
+def fleet_on_main(
+    resource: LocalStoreResource,
+    catalog: CatalogResource,
+    *,
+    shifted: bool,
+    manifest: bool = True,
+) -> None:
     """Training, holdout and unlabeled production frames with N(0, 1) embeddings; `shifted`
     makes 80% of production rainy and moves rainy production frames by +1.5 in 8 dims."""
     rng = np.random.default_rng(1)
@@ -56,7 +65,23 @@ def fleet_on_main(resource: LocalStoreResource, *, shifted: bool, manifest: bool
             }
         )
         store.put(repo, "main", MANIFEST_PATH, table_bytes(table))
-        store.commit(repo, "main", "training set")
+        commit = store.commit(repo, "main", "training set").id
+        deploy(catalog, commit)
+
+
+def deploy(catalog: CatalogResource, commit: str) -> None:
+    """Register model m1, trained at `commit`, as the deployed (production) model."""
+    cat = catalog.open()
+    cat.register_model(
+        MODEL,
+        "m1",
+        branch="main",
+        commit=commit,
+        training_set_commit=commit,
+        metrics={},
+        card_path="models/cone_detector/m1/model_card.md",
+    )
+    cat.set_alias(MODEL, "production", "m1")
 
 
 @pytest.fixture
@@ -64,10 +89,19 @@ def resource(tmp_path) -> LocalStoreResource:
     return LocalStoreResource(root=str(tmp_path / "store"))
 
 
+@pytest.fixture
+def catalog(tmp_path) -> CatalogResource:
+    return CatalogResource(url=f"sqlite:///{tmp_path / 'catalog.db'}")
+
+
+def resources(store, catalog) -> dict:
+    return {"store": store, "catalog": catalog, "detector": DetectorResource(name=MODEL)}
+
+
 @pytest.mark.parametrize("shifted", [False, True], ids=["same", "shifted"])
-def test_drift_report_warns_only_when_production_moved(resource, shifted):
-    fleet_on_main(resource, shifted=shifted)
-    result = dg.materialize([drift_report], resources={"store": resource})
+def test_drift_report_warns_only_when_production_moved(resource, catalog, shifted):
+    fleet_on_main(resource, catalog, shifted=shifted)
+    result = dg.materialize([drift_report], resources=resources(resource, catalog))
     assert result.success  # drift warns, it never fails the run
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == DRIFT_CHECK
@@ -90,13 +124,15 @@ def test_drift_report_warns_only_when_production_moved(resource, shifted):
     assert store.get(repo, "main", DRIFT_MAP_PATH).startswith(b"\x89PNG\r\n\x1a\n")
 
 
-def test_without_a_training_set_the_run_fails_and_main_is_unchanged(resource):
-    fleet_on_main(resource, shifted=False, manifest=False)
+def test_without_a_deployed_model_the_run_fails_and_main_is_unchanged(resource, catalog):
+    fleet_on_main(resource, catalog, shifted=False, manifest=False)
     store, repo = resource.open(), resource.repository
     head = store.resolve(repo, "main")
-    result = dg.materialize([drift_report], resources={"store": resource}, raise_on_error=False)
+    result = dg.materialize(
+        [drift_report], resources=resources(resource, catalog), raise_on_error=False
+    )
     assert not result.success
     (failure,) = result.get_step_failure_events()
-    assert "no training set manifest on main yet" in failure.step_failure_data.error.message
+    assert "no model deployed yet" in failure.step_failure_data.error.message
     assert store.resolve(repo, "main") == head
     assert not store.exists(repo, "main", DRIFT_REPORT_PATH)

@@ -114,7 +114,7 @@ def test_everything_shown_is_escaped(client, catalog, frames):
         ("/?min_conf=1.5", 400, "min_conf must be a number from 0 to 1"),
         ("/?min_conf=nan", 400, "min_conf must be a number from 0 to 1"),
         ("/slices/nope", 404, "no slice &#39;nope&#39; on &#39;main&#39; (slices: hard)"),
-        ("/frames/d9999-00000/image.png", 404, "frame &#39;d9999-00000&#39; is not in"),
+        ("/frames/d9999-00000/image.png", 404, "frame &#39;d9999-00000&#39; is not among the frames"),
         ("/no/such/page", 404, "Not Found"),
     ],
 )
@@ -150,7 +150,7 @@ def test_bad_flags_are_refused(client, catalog, frames, post, status, message):
 def test_unknown_frame_cannot_be_flagged(client, catalog):
     response = client.post("/frames/d9999-00000/flags", data={"reason": "ghost"})
     assert response.status_code == 404
-    assert "frame &#39;d9999-00000&#39; is not in frames/frames.parquet" in response.text
+    assert "frame &#39;d9999-00000&#39; is not among the frames on" in response.text
     assert catalog.flags() == []
 
 
@@ -177,4 +177,4 @@ def test_empty_repository_says_to_ingest(tmp_path, catalog):
     with TestClient(create_app(store, catalog, repo=REPO), base_url="http://127.0.0.1") as client:
         response = client.get("/")
     assert response.status_code == 404
-    assert "no frames table (frames/frames.parquet) on &#39;main&#39;" in response.text
+    assert "no frames (frames/drives/) on &#39;main&#39;" in response.text

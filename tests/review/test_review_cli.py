@@ -53,7 +53,7 @@ def test_flag_records_who_why_and_the_production_model(run, catalog, frames):
 def test_flag_refuses_unknown_frames_and_empty_reasons(run, catalog):
     failed(
         run("flag", "d9999-00001", "--reason", "ghost", ok=False),
-        "frame 'd9999-00001' is not in frames/frames.parquet on 'main'",
+        "frame 'd9999-00001' is not among the frames on 'main'",
     )
     failed(run("flag", "d0000-00001", "--reason", " ", ok=False), "reason is empty")
     failed(

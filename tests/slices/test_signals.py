@@ -7,7 +7,8 @@ import math
 import polars as pl
 import pytest
 
-from assets.slices.signals import SIGNALS, green_cone_score, uncertainty
+from assets.mining.registry import SIGNALS, check_signal
+from assets.slices.signals import green_cone_score, uncertainty
 from resources.tables import PREDICTIONS
 
 
@@ -41,5 +42,10 @@ def test_uncertainty_counts_detections_in_the_band_by_entropy(predictions):
 
 
 def test_signals_without_frame_ids_score_the_predicted_frames(predictions):
-    assert SIGNALS["green_cone_score"](predictions)["frame_id"].to_list() == ["a"]
-    assert SIGNALS["low_confidence"] is uncertainty
+    assert SIGNALS["green_cone_score"].score(predictions)["frame_id"].to_list() == ["a"]
+    assert SIGNALS["uncertainty"].score is uncertainty
+    assert {s.source for s in SIGNALS.values()} == {"fleet", "predictions", "training"}
+    with pytest.raises(ValueError, match="unknown signal 'uncertainity'"):
+        check_signal("uncertainity")
+    with pytest.raises(ValueError, match="comes from 'fleet'"):
+        check_signal("flicker", sources=("predictions",))

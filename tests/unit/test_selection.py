@@ -56,5 +56,5 @@ def test_model_signal_ranks_every_frame_by_its_score():
     assert chosen["frame_id"].to_list()[:2] == ["d0000-00007", "d0000-00003"]
     assert chosen.height == CANDIDATE_FACTOR
     unknown = SliceSpec("x", "", ModelSignal("telepathy"), 1)
-    with pytest.raises(ValueError, match="unknown model signal 'telepathy'"):
+    with pytest.raises(ValueError, match="unknown signal 'telepathy'"):
         select(unknown, fleet(10), preds)
