@@ -71,6 +71,15 @@ class LocalHistory:
             r.staging.drop(branch, rows)
         return r.record(created)
 
+    def _apply(self, r: LocalRepository, base: pygit2.Tree, changes: dict) -> pygit2.Oid:
+        """The tree of `base` with `changes` applied, its new trees durable in one pack."""
+        root, new_trees = apply_changes(r.git, base, changes, r.trees)
+        if new_trees:
+            write_pack(Path(r.git.path), new_trees)
+            r.trees.add(new_trees)
+            r.packs_written()
+        return pygit2.Oid(raw=root)
+
     def get_commit(self, repo: str, ref: str) -> Commit:
         r = self._repo(repo)
         return r.record(r.resolve(ref).commit)
@@ -131,9 +140,12 @@ class LocalHistory:
             index = r.git.merge_trees(
                 base_tree, ours.tree, theirs.tree, flags=pygit2.enums.MergeFlag(0)
             )
+            winners = {}
             if index.conflicts is not None:
-                _resolve_conflicts(index, chosen, repo, source, destination)
+                winners = _resolve_conflicts(index, chosen, repo, source, destination)
             tree = index.write_tree(r.git)
+            if winners:
+                tree = self._apply(r, r.git[tree], winners)
             text = message or f"Merge '{source}' into '{destination}'"
             created = r.create_commit(destination, ours.id, text, meta, tree, [ours.id, theirs.id])
         return r.record(created)
@@ -191,7 +203,10 @@ def _conflict_paths(index: pygit2.Index) -> list[str]:
     )
 
 
-def _resolve_conflicts(index, strategy, repo, source, destination) -> None:
+def _resolve_conflicts(index, strategy, repo, source, destination) -> dict[str, str | None]:
+    """Take the conflicts out of `index` and return the winning side of each (key → blob hex,
+    None = deleted). The winners go into the tree through trees.apply_changes, not back into
+    the index: libgit2 refuses index paths such as `.git` or `git~1` that are valid keys."""
     if strategy is None:
         paths = _conflict_paths(index)
         raise MergeConflictError(
@@ -200,11 +215,10 @@ def _resolve_conflicts(index, strategy, repo, source, destination) -> None:
             "'dest-wins' to resolve",
             paths,
         )
+    winners: dict[str, str | None] = {}
     for _, ours, theirs in list(index.conflicts):
         winner = theirs if strategy is MergeStrategy.SOURCE_WINS else ours
         path = (ours or theirs).path
         del index.conflicts[path]
-        if winner is not None:
-            index.add(pygit2.IndexEntry(winner.path, winner.id, winner.mode))
-        elif path in index:
-            index.remove(path)
+        winners[key_from_tree_path(path)] = str(winner.id) if winner is not None else None
+    return winners
