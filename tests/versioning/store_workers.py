@@ -2,6 +2,7 @@
 
     python tests/versioning/store_workers.py crash ROOT
     python tests/versioning/store_workers.py txn|own|shared ROOT WORKER
+    python tests/versioning/store_workers.py sequence ROOT RUN
 
 The tests start them with `spawn` and `start`: each prints `ready`, waits for a line on stdin
 (so the test can start several together) and reports progress as lines on stdout. The content
@@ -110,6 +111,37 @@ def crash(root: str) -> None:
         print(f"committed {round_}", flush=True)
 
 
+def sequence_values(run: int) -> dict[str, bytes]:
+    """What run `run` of `sequence` writes: a small object, a large one, the side branch's."""
+    return {
+        "mid": f"mid-{run}".encode(),
+        "large": content(f"large/run-{run}.bin"),
+        "side": f"side-{run}".encode(),
+    }
+
+
+def sequence(root: str, run: int) -> None:
+    """One pass over every fault point (resources/versioning/local/faults.py) in order: puts
+    (small and large), a commit on main, a commit on a side branch merged into main, a tag.
+    With FLEETLOOP_FAULT_POINT set the process dies at that point; lines on stdout say which
+    steps completed. Values depend on `run`, so a rerun always has something to commit."""
+    from resources.versioning.local import LocalStore
+
+    store = LocalStore(root)
+    values = sequence_values(run)
+    side = f"side-{run}"
+    store.put(REPO, "main", "p.bin", values["mid"])
+    store.put(REPO, "main", f"large/run-{run}.bin", values["large"])
+    print(f"staged {run}", flush=True)
+    print(f"committed {store.commit(REPO, 'main', f'run {run}').id}", flush=True)
+    store.create_branch(REPO, side, "main", exist_ok=True)
+    store.put(REPO, side, "p.bin", values["side"])
+    store.commit(REPO, side, f"side {run}")
+    print(f"merged {store.merge(REPO, side, 'main').id}", flush=True)
+    print(f"tagged {store.create_tag(REPO, f'v-{run}', 'main').commit_id}", flush=True)
+    print("done", flush=True)
+
+
 def worker_paths(kind: str, worker: int, step: int) -> list[str]:
     return [f"{kind}/w{worker}/s{step}/{i:02d}.bin" for i in range(WORKER_OBJECTS)]
 
@@ -149,5 +181,7 @@ def concurrent(kind: str, root: str, worker: int) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "crash":
         crash(sys.argv[2])
+    elif sys.argv[1] == "sequence":
+        sequence(sys.argv[2], int(sys.argv[3]))
     else:
         concurrent(sys.argv[1], sys.argv[2], int(sys.argv[3]))

@@ -16,6 +16,34 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def make_dirs(path: Path) -> None:
+    """`mkdir -p` that fsyncs the parent of every directory it creates, so the new entries
+    survive a power loss."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        fsync_dir(directory.parent)
+
+
+def fsync_tree(root: Path) -> None:
+    """fsync every file and directory under `root`, children before parents: for a tree
+    built aside and then renamed into place, whatever wrote its files (libgit2, SQLite)."""
+    for directory, _, files in os.walk(root, topdown=False):
+        for name in files:
+            fd = os.open(os.path.join(directory, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(directory))
+
+
 def write_atomic(path: Path, data: bytes | Sequence[bytes], *, mode: int = 0o444) -> None:
     """Write `data` (bytes, or chunks written in order) to `path` so that a crash leaves
     either no file or the whole file."""

@@ -16,9 +16,11 @@ from resources.versioning.errors import (
     InvalidArgumentError,
     MergeConflictError,
 )
+from resources.versioning.local.faults import point
 from resources.versioning.local.packs import write_pack
 from resources.versioning.local.pointers import key_from_tree_path
 from resources.versioning.local.repository import LocalRepository, commit_id_of
+from resources.versioning.local.staging import stamps_of
 from resources.versioning.local.trees import apply_changes
 from resources.versioning.names import (
     check_branch_name,
@@ -61,14 +63,16 @@ class LocalHistory:
                     write_pack(Path(r.git.path), new_trees)
                     r.trees.add(new_trees)
                     r.packs_written()
+                point("commit:trees")
             # Rows equal to the head (rewrites of the same bytes) fall out: same tree id.
             if tree == head.tree_id and not allow_empty:
                 raise EmptyCommitError(
                     f"nothing to commit on branch {branch!r} in repository {repo!r} "
                     "(pass allow_empty=True to commit anyway)"
                 )
-            created = r.create_commit(branch, head.id, message, meta, tree, [head.id])
-            r.staging.drop(branch, rows)
+            created = r.create_commit(branch, head.id, message, meta, tree, [head.id], staged=rows)
+            r.staging.settle(branch, stamps_of(rows))
+            point("commit:settled")
         return r.record(created)
 
     def _apply(self, r: LocalRepository, base: pygit2.Tree, changes: dict) -> pygit2.Oid:
@@ -146,8 +150,11 @@ class LocalHistory:
             tree = index.write_tree(r.git)
             if winners:
                 tree = self._apply(r, r.git[tree], winners)
+            point("merge:trees")
             text = message or f"Merge '{source}' into '{destination}'"
-            created = r.create_commit(destination, ours.id, text, meta, tree, [ours.id, theirs.id])
+            created = r.create_commit(
+                destination, ours.id, text, meta, tree, [ours.id, theirs.id], fault="merge"
+            )
         return r.record(created)
 
     def revert(self, repo: str, branch: str, ref: str, *, parent_number: int = 0) -> Commit:
@@ -188,6 +195,7 @@ class LocalHistory:
                 {"reverted_commit": target_id},
                 tree,
                 [head.id],
+                fault="revert",
             )
         return r.record(created)
 
