@@ -29,6 +29,7 @@ from resources.versioning.errors import (
     RefNotFoundError,
 )
 from resources.versioning.local import midx
+from resources.versioning.local.durable import git_fanout
 from resources.versioning.local.faults import point
 from resources.versioning.local.objects import ObjectDirectory
 from resources.versioning.local.staging import StagingArea
@@ -66,6 +67,7 @@ class LocalRepository:
         self.name = name
         self.path = path
         self.git = pygit2.Repository(str(path / "git"))
+        git_fanout(path / "git")
         self.objects = ObjectDirectory(path / "objects")
         self.staging = StagingArea(path / "staging.db")
         self.keys = KeyIndex()
