@@ -81,3 +81,23 @@ def test_a_new_store_root_and_repository_are_complete_on_disk(tmp_path):
     assert (root / REPO / "repository.json").stat().st_mode & 0o777 == 0o644
     assert not list(root.glob(".creating-*"))
     assert LocalStore(root).fsck(REPO).ok
+
+
+def test_a_repository_missing_its_git_directory_is_corrupt_not_a_pygit2_error(tmp_path):
+    """What a power cut right after the repository's rename left before its tree was
+    fsynced (test_power_loss.py found it): every entry point says CorruptionError."""
+    import shutil
+
+    from resources.versioning.errors import CorruptionError
+
+    root = tmp_path / "store"
+    LocalStore(root).create_repository(REPO)
+    shutil.rmtree(root / REPO / "git")
+    store = LocalStore(root)
+    for call in (
+        lambda: store.list_repositories(),
+        lambda: store.get_commit(REPO, "main"),
+        lambda: store.fsck(REPO),
+    ):
+        with pytest.raises(CorruptionError, match="cannot be opened"):
+            call()

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import shutil
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -91,7 +92,14 @@ class LocalStore(LocalHistory, VersionedStore):
                         f"repository {name!r} not found in {self.root} "
                         "(create it with create_repository)"
                     )
-                repo = self._repos[key] = LocalRepository(name, path)
+                try:
+                    repo = LocalRepository(name, path)
+                except (ValueError, KeyError, OSError, sqlite3.DatabaseError, pygit2.GitError) as e:
+                    raise CorruptionError(
+                        f"repository {name!r} in {self.root} cannot be opened ({e}); restore it "
+                        "from a backup"
+                    ) from None
+                self._repos[key] = repo
         return repo
 
     # -- repositories ---------------------------------------------------------------------
@@ -457,16 +465,7 @@ class LocalStore(LocalHistory, VersionedStore):
     def fsck(self, repo: str, *, full: bool = False) -> FsckReport:
         """Verify a repository (see local/fsck.py): its report when it is sound, else a
         CorruptionError listing every problem (`.problems`, `.report`)."""
-        try:
-            r = self._repo(repo)
-        except StoreError:
-            raise
-        except (ValueError, KeyError, OSError, pygit2.GitError) as error:
-            raise CorruptionError(
-                f"repository {repo!r} in {self.root} cannot be opened ({error}); restore it "
-                "from a backup"
-            ) from None
-        report = check_repository(r, full=full)
+        report = check_repository(self._repo(repo), full=full)
         if report.problems:
             raise CorruptionError(
                 f"repository {repo!r} failed fsck with {len(report.problems)} problem(s), the "
