@@ -123,7 +123,8 @@ def sequence_values(run: int) -> dict[str, bytes]:
 
 def sequence(root: str, run: int) -> None:
     """One pass over every fault point (resources/versioning/local/faults.py) in order: puts
-    (small and large), a commit on main, a commit on a side branch merged into main, a tag.
+    (small and large), a commit on main, a commit on a side branch merged into main, a revert
+    of the side commit on main, a tag.
     With FLEETLOOP_FAULT_POINT set the process dies at that point; lines on stdout say which
     steps completed. Values depend on `run`, so a rerun always has something to commit."""
     from resources.versioning.local import LocalStore
@@ -137,8 +138,9 @@ def sequence(root: str, run: int) -> None:
     print(f"committed {store.commit(REPO, 'main', f'run {run}').id}", flush=True)
     store.create_branch(REPO, side, "main", exist_ok=True)
     store.put(REPO, side, "p.bin", values["side"])
-    store.commit(REPO, side, f"side {run}")
+    side_commit = store.commit(REPO, side, f"side {run}")
     print(f"merged {store.merge(REPO, side, 'main').id}", flush=True)
+    print(f"reverted {store.revert(REPO, 'main', side_commit.id).id}", flush=True)
     print(f"tagged {store.create_tag(REPO, f'v-{run}', 'main').commit_id}", flush=True)
     print("done", flush=True)
 

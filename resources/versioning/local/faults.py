@@ -20,6 +20,8 @@ POINTS = (
     "merge:trees",  # the merged tree is written
     "merge:recorded",
     "merge:ref",
+    "revert:recorded",
+    "revert:ref",
     "tag:resolved",  # the target commit is resolved under the tag lock, the ref not written
     "tag:created",
 )
