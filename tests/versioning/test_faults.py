@@ -60,3 +60,17 @@ def test_a_commit_killed_before_moving_its_branch_keeps_its_rows_staged(reposito
     store.commit(REPO, "main", "the dead commit, again")
     assert store.get(REPO, "main~0", "p.bin") == sequence_values(1)["mid"]
     assert store.fsck(REPO, full=True).ok
+
+
+def test_a_process_that_had_the_repository_open_sees_the_interrupted_commit(repository):
+    """A long-lived process (the daemon) opened the repository before another one died
+    mid-commit: fsck warns of the unsettled commit, and its next write on the branch
+    settles it."""
+    store = LocalStore(repository)
+    store.get_commit(REPO, "main")  # opened and cached before the kill
+    run_sequence(repository, 1, "commit:ref")
+    report = store.fsck(REPO)
+    assert any("interrupted" in warning for warning in report.warnings), report.warnings
+    store.put(REPO, "main", "q.bin", b"q")
+    assert not any("interrupted" in warning for warning in store.fsck(REPO).warnings)
+    assert {change.path for change in store.uncommitted(REPO, "main")} == {"q.bin"}
