@@ -67,7 +67,8 @@ class LocalRepository:
         self.name = name
         self.path = path
         self.git = pygit2.Repository(str(path / "git"))
-        git_fanout(path / "git")
+        with contextlib.suppress(OSError):  # a read-only store still opens for reading
+            git_fanout(path / "git")
         self.objects = ObjectDirectory(path / "objects")
         self.staging = StagingArea(path / "staging.db")
         self.keys = KeyIndex()
