@@ -13,16 +13,21 @@ from collections.abc import Mapping
 from resources.versioning.errors import InvalidArgumentError, InvalidNameError
 from resources.versioning.records import MergeStrategy
 
-_REPO = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
-_BRANCH = re.compile(r"^\w[-\w]*$")
-_TAG = re.compile(r"^\w[-\w.]*$")
-_HEX = re.compile(r"^[0-9a-f]+$")
-_REF = re.compile(r"^\w[-\w.]*(?:[~^]\d*|[@$])*$")  # a name, then ~n / ^n / @ / $ modifiers
+_REPO = re.compile(r"[a-z0-9][a-z0-9-]{2,62}")
+# ASCII only, as lakeFS's Go regexps are; every pattern is used with fullmatch, since `$`
+# would also match before a trailing newline.
+_BRANCH = re.compile(r"[A-Za-z0-9_][-A-Za-z0-9_]*")
+_TAG = re.compile(r"[A-Za-z0-9_][-A-Za-z0-9_.]*")
+_HEX = re.compile(r"[0-9a-f]+")
+_REF = re.compile(r"([A-Za-z0-9_][-A-Za-z0-9_.]*)((?:[~^][0-9]*|[@$])*)")  # ~n / ^n / @ / $
+# A ref is a file `refs/heads/<name>` whose update goes through `<name>.lock`, and the branch
+# lock is `locks/<name>.lock`: the name plus ".lock" must fit in NAME_MAX (255 bytes).
+MAX_REF_NAME = 250
 MAX_PATH_BYTES = 1024
 
 
 def check_repository_name(name: str) -> str:
-    if not isinstance(name, str) or not _REPO.match(name):
+    if not isinstance(name, str) or not _REPO.fullmatch(name):
         raise InvalidNameError(
             f"invalid repository name {name!r}: use 3-63 lowercase letters, digits and '-', "
             "starting with a letter or digit"
@@ -31,11 +36,17 @@ def check_repository_name(name: str) -> str:
 
 
 def check_branch_name(name: str) -> str:
-    if not isinstance(name, str) or not _BRANCH.match(name) or len(name) > 255:
+    if not isinstance(name, str) or not _BRANCH.fullmatch(name):
         raise InvalidNameError(
-            f"invalid branch name {name!r}: use letters, digits, '_' and '-', not starting with '-'"
+            f"invalid branch name {name!r}: use ASCII letters, digits, '_' and '-', not "
+            "starting with '-'"
         )
-    if _HEX.match(name) and len(name) >= 6:
+    if len(name) > MAX_REF_NAME:
+        raise InvalidNameError(
+            f"invalid branch name {name[:40]!r}…: {len(name)} characters, at most "
+            f"{MAX_REF_NAME}; shorten it"
+        )
+    if _HEX.fullmatch(name) and len(name) >= 6:
         raise InvalidNameError(
             f"invalid branch name {name!r}: it looks like a commit id; add a non-hex character"
         )
@@ -43,18 +54,34 @@ def check_branch_name(name: str) -> str:
 
 
 def check_tag_name(name: str) -> str:
-    if not isinstance(name, str) or not _TAG.match(name) or len(name) > 255:
+    if not isinstance(name, str) or not _TAG.fullmatch(name):
         raise InvalidNameError(
-            f"invalid tag name {name!r}: use letters, digits, '_', '-' and '.', "
+            f"invalid tag name {name!r}: use ASCII letters, digits, '_', '-' and '.', "
             "not starting with '-' or '.'"
         )
+    if len(name) > MAX_REF_NAME:
+        raise InvalidNameError(
+            f"invalid tag name {name[:40]!r}…: {len(name)} characters, at most "
+            f"{MAX_REF_NAME}; shorten it"
+        )
+    if not _git_ref_format_ok(name):
+        raise InvalidNameError(
+            f"invalid tag name {name!r}: git refuses '..' in a ref name and a name ending in "
+            "'.' or '.lock'; change that part"
+        )
     return name
+
+
+def _git_ref_format_ok(name: str) -> bool:
+    """git's check-ref-format rules that the character sets above leave open."""
+    return ".." not in name and not name.endswith(".") and not name.endswith(".lock")
 
 
 def check_ref(ref: str) -> str:
     """A ref expression: a branch, tag or commit id, then `~n` / `^n` (lakeFS also takes
     `@` and `$`). A malformed one is a bad name, never an unknown ref."""
-    if not isinstance(ref, str) or len(ref) > 255 or not _REF.match(ref):
+    match = _REF.fullmatch(ref) if isinstance(ref, str) and len(ref) <= 255 else None
+    if match is None or len(match[1]) > MAX_REF_NAME or not _git_ref_format_ok(match[1]):
         raise InvalidNameError(
             f"invalid ref {ref!r}: use a branch, tag or commit id, optionally followed by ~n or ^n"
         )
@@ -75,6 +102,7 @@ def check_path(path: str) -> str:
         and _PLAIN_PATH.fullmatch(path)
         and "/./" not in f"/{path}/"
         and "/../" not in f"/{path}/"
+        and "git" not in path.lower()
     ):
         return path
     if not isinstance(path, str) or not path:
@@ -109,7 +137,27 @@ def check_path(path: str) -> str:
                 f"invalid object path {path!r}: '.' and '..' segments are not allowed; give "
                 "the path from the repository root"
             )
+        if _git_reserved(segment):
+            raise InvalidNameError(
+                f"invalid object path {path!r}: git reserves the segment {segment!r} (its own "
+                "'.git' directory, under any spelling); rename it"
+            )
     return path
+
+
+# Characters HFS+ ignores in names, so that '.g\u200cit' opens '.git' there.
+_HFS_IGNORED = dict.fromkeys(
+    [*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF]
+)
+_SHORT_NAME = re.compile(r"git~[0-9]+")
+
+
+def _git_reserved(segment: str) -> bool:
+    """Whether libgit2 refuses `segment` as a tree path component in an index (a three-way
+    merge builds one): '.git' in any case, with the trailing dots and spaces and the ':stream'
+    suffix NTFS ignores, its 8.3 short name 'git~N', and the HFS+ spellings."""
+    name = segment.translate(_HFS_IGNORED).lower().rstrip(". ")
+    return name == ".git" or name.startswith(".git:") or bool(_SHORT_NAME.fullmatch(name))
 
 
 def check_prefix(prefix: str) -> str:

@@ -205,6 +205,27 @@ def test_errors_are_one_line_and_change_nothing(run, store, home, args, fragment
     assert store.uncommitted(REPO, "main") == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("branches", "create", "abc\n"),
+        ("branches", "create", "g" * 251),
+        ("tag", "create", "v1.lock", "main"),
+        ("tag", "create", "a..b", "main"),
+        ("tag", "create", "x.", "main"),
+        ("put", "main", "x/.git"),
+        ("put", "main", "x/GIT~1"),
+        ("log", "a..b"),
+        ("--repo", "abc\n", "branches", "list"),
+    ],
+)
+def test_names_git_or_the_filesystem_refuse_are_one_line_errors(run, store, args):
+    before = {ref.name: ref.commit_id for ref in store.list_branches(REPO)}
+    failed(run(*args, input="x\n", ok=False), "invalid")
+    assert {ref.name: ref.commit_id for ref in store.list_branches(REPO)} == before
+    assert store.list_tags(REPO) == [ref for ref in store.list_tags(REPO) if ref.name == "v1"]
+
+
 def test_bad_metadata_option_is_a_usage_error(run, store):
     result = run("commit", "main", "-m", "x", "--meta", "novalue", ok=False)
     assert result.exit_code == 2 and "KEY=VALUE" in result.stderr

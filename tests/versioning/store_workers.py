@@ -2,6 +2,8 @@
 
     python tests/versioning/store_workers.py crash ROOT
     python tests/versioning/store_workers.py txn|own|shared ROOT WORKER
+    python tests/versioning/store_workers.py sequence ROOT RUN
+    python tests/versioning/store_workers.py powerloss ROOT
 
 The tests start them with `spawn` and `start`: each prints `ready`, waits for a line on stdin
 (so the test can start several together) and reports progress as lines on stdout. The content
@@ -110,6 +112,66 @@ def crash(root: str) -> None:
         print(f"committed {round_}", flush=True)
 
 
+def sequence_values(run: int) -> dict[str, bytes]:
+    """What run `run` of `sequence` writes: a small object, a large one, the side branch's."""
+    return {
+        "mid": f"mid-{run}".encode(),
+        "large": content(f"large/run-{run}.bin"),
+        "side": f"side-{run}".encode(),
+    }
+
+
+def sequence(root: str, run: int) -> None:
+    """One pass over every fault point (resources/versioning/local/faults.py) in order: puts
+    (small and large), a commit on main, a commit on a side branch merged into main, a revert
+    of the side commit on main, a tag.
+    With FLEETLOOP_FAULT_POINT set the process dies at that point; lines on stdout say which
+    steps completed. Values depend on `run`, so a rerun always has something to commit."""
+    from resources.versioning.local import LocalStore
+
+    store = LocalStore(root)
+    values = sequence_values(run)
+    side = f"side-{run}"
+    store.put(REPO, "main", "p.bin", values["mid"])
+    store.put(REPO, "main", f"large/run-{run}.bin", values["large"])
+    print(f"staged {run}", flush=True)
+    print(f"committed {store.commit(REPO, 'main', f'run {run}').id}", flush=True)
+    store.create_branch(REPO, side, "main", exist_ok=True)
+    store.put(REPO, side, "p.bin", values["side"])
+    side_commit = store.commit(REPO, side, f"side {run}")
+    print(f"merged {store.merge(REPO, side, 'main').id}", flush=True)
+    print(f"reverted {store.revert(REPO, 'main', side_commit.id).id}", flush=True)
+    print(f"tagged {store.create_tag(REPO, f'v-{run}', 'main').commit_id}", flush=True)
+    print("done", flush=True)
+
+
+POWER_LARGE = 3 << 20  # bytes of the large object the power-loss run writes
+
+
+def power_values() -> dict[str, bytes]:
+    """What `powerloss` commits: a large object, small ones, then a second value of one."""
+    values = {f"small/{i:02d}.bin": content(f"small/{i:02d}.bin") for i in range(20)}
+    values["large/blob.bin"] = (content("large/x") * (POWER_LARGE // LARGE + 1))[:POWER_LARGE]
+    return values
+
+
+def powerloss(root: str) -> None:
+    """Create a repository, write a large object, commit; change one object, commit; tag.
+    Each line on stdout is an operation that returned (so must survive a power cut)."""
+    from resources.versioning.local import LocalStore
+
+    store = LocalStore(root)
+    store.create_repository(REPO)
+    print("created", flush=True)
+    values = power_values()
+    store.put(REPO, "main", "large/blob.bin", values["large/blob.bin"])
+    store.put_many(REPO, "main", [(k, v) for k, v in values.items() if k.startswith("small/")])
+    print(f"committed {store.commit(REPO, 'main', 'first').id}", flush=True)
+    store.put(REPO, "main", "small/00.bin", b"second")
+    print(f"committed {store.commit(REPO, 'main', 'second').id}", flush=True)
+    print(f"tagged {store.create_tag(REPO, 'v1', 'main').commit_id}", flush=True)
+
+
 def worker_paths(kind: str, worker: int, step: int) -> list[str]:
     return [f"{kind}/w{worker}/s{step}/{i:02d}.bin" for i in range(WORKER_OBJECTS)]
 
@@ -149,5 +211,9 @@ def concurrent(kind: str, root: str, worker: int) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "crash":
         crash(sys.argv[2])
+    elif sys.argv[1] == "powerloss":
+        powerloss(sys.argv[2])
+    elif sys.argv[1] == "sequence":
+        sequence(sys.argv[2], int(sys.argv[3]))
     else:
         concurrent(sys.argv[1], sys.argv[2], int(sys.argv[3]))

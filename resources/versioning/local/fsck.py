@@ -249,6 +249,14 @@ class _Checker:
                 self.problems.append(f"{what}: {blob!r} is not an object id")
                 continue
             self.pointer(oid, what)
+        try:
+            for branch in self.repo.staging.intent_branches():
+                self.warnings.append(
+                    f"a commit on {branch!r} was interrupted before settling its staged rows "
+                    "(settled when the branch is next locked)"
+                )
+        except sqlite3.DatabaseError as error:
+            self.problems.append(f"the staging area's intents cannot be read ({error})")
         for branch, count in sorted(orphans.items()):
             self.warnings.append(
                 f"{count} staged row(s) of deleted branch {branch!r} (cleared if it is created)"

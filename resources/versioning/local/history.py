@@ -16,9 +16,11 @@ from resources.versioning.errors import (
     InvalidArgumentError,
     MergeConflictError,
 )
+from resources.versioning.local.faults import point
 from resources.versioning.local.packs import write_pack
 from resources.versioning.local.pointers import key_from_tree_path
 from resources.versioning.local.repository import LocalRepository, commit_id_of
+from resources.versioning.local.staging import stamps_of
 from resources.versioning.local.trees import apply_changes
 from resources.versioning.names import (
     check_branch_name,
@@ -61,15 +63,26 @@ class LocalHistory:
                     write_pack(Path(r.git.path), new_trees)
                     r.trees.add(new_trees)
                     r.packs_written()
+                point("commit:trees")
             # Rows equal to the head (rewrites of the same bytes) fall out: same tree id.
             if tree == head.tree_id and not allow_empty:
                 raise EmptyCommitError(
                     f"nothing to commit on branch {branch!r} in repository {repo!r} "
                     "(pass allow_empty=True to commit anyway)"
                 )
-            created = r.create_commit(branch, head.id, message, meta, tree, [head.id])
-            r.staging.drop(branch, rows)
+            created = r.create_commit(branch, head.id, message, meta, tree, [head.id], staged=rows)
+            r.staging.settle(branch, stamps_of(rows))
+            point("commit:settled")
         return r.record(created)
+
+    def _apply(self, r: LocalRepository, base: pygit2.Tree, changes: dict) -> pygit2.Oid:
+        """The tree of `base` with `changes` applied, its new trees durable in one pack."""
+        root, new_trees = apply_changes(r.git, base, changes, r.trees)
+        if new_trees:
+            write_pack(Path(r.git.path), new_trees)
+            r.trees.add(new_trees)
+            r.packs_written()
+        return pygit2.Oid(raw=root)
 
     def get_commit(self, repo: str, ref: str) -> Commit:
         r = self._repo(repo)
@@ -131,11 +144,17 @@ class LocalHistory:
             index = r.git.merge_trees(
                 base_tree, ours.tree, theirs.tree, flags=pygit2.enums.MergeFlag(0)
             )
+            winners = {}
             if index.conflicts is not None:
-                _resolve_conflicts(index, chosen, repo, source, destination)
+                winners = _resolve_conflicts(index, chosen, repo, source, destination)
             tree = index.write_tree(r.git)
+            if winners:
+                tree = self._apply(r, r.git[tree], winners)
+            point("merge:trees")
             text = message or f"Merge '{source}' into '{destination}'"
-            created = r.create_commit(destination, ours.id, text, meta, tree, [ours.id, theirs.id])
+            created = r.create_commit(
+                destination, ours.id, text, meta, tree, [ours.id, theirs.id], fault="merge"
+            )
         return r.record(created)
 
     def revert(self, repo: str, branch: str, ref: str, *, parent_number: int = 0) -> Commit:
@@ -176,6 +195,7 @@ class LocalHistory:
                 {"reverted_commit": target_id},
                 tree,
                 [head.id],
+                fault="revert",
             )
         return r.record(created)
 
@@ -191,7 +211,10 @@ def _conflict_paths(index: pygit2.Index) -> list[str]:
     )
 
 
-def _resolve_conflicts(index, strategy, repo, source, destination) -> None:
+def _resolve_conflicts(index, strategy, repo, source, destination) -> dict[str, str | None]:
+    """Take the conflicts out of `index` and return the winning side of each (key → blob hex,
+    None = deleted). The winners go into the tree through trees.apply_changes, not back into
+    the index: libgit2 refuses index paths such as `.git` or `git~1` that are valid keys."""
     if strategy is None:
         paths = _conflict_paths(index)
         raise MergeConflictError(
@@ -200,11 +223,10 @@ def _resolve_conflicts(index, strategy, repo, source, destination) -> None:
             "'dest-wins' to resolve",
             paths,
         )
+    winners: dict[str, str | None] = {}
     for _, ours, theirs in list(index.conflicts):
         winner = theirs if strategy is MergeStrategy.SOURCE_WINS else ours
         path = (ours or theirs).path
         del index.conflicts[path]
-        if winner is not None:
-            index.add(pygit2.IndexEntry(winner.path, winner.id, winner.mode))
-        elif path in index:
-            index.remove(path)
+        winners[key_from_tree_path(path)] = str(winner.id) if winner is not None else None
+    return winners

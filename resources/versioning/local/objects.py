@@ -1,8 +1,10 @@
 """The content-addressed object directory: large objects' bytes, named by their sha256.
 
-Files are written to `tmp/` while hashing, fsynced, then renamed to `<sha[:2]>/<sha>`, so an
-object file either is complete or does not exist. Files are read-only once placed; reads go
-straight to them (polars and pyarrow can map them without a copy).
+Files are written to `tmp/` while hashing, fsynced, then renamed to `<sha[:2]>/<sha>` (new
+directories and the rename fsynced too), so an object file either is complete or does not
+exist. A write of content already present keeps the existing file only if it has the size.
+Files are read-only once placed; reads go straight to them (polars and pyarrow can map them
+without a copy).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from resources.versioning.local.durable import fsync_dir
+from resources.versioning.local.durable import fsync_dir, make_dirs
 
 CHUNK = 1 << 20
 
@@ -32,7 +34,7 @@ class ObjectDirectory:
     def ingest(self, first: bytes, rest: BinaryIO) -> tuple[str, int]:
         """Stream `first` then the remainder of `rest` into the directory; (sha256, size)."""
         tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(tmp_dir)
         tmp = tmp_dir / uuid.uuid4().hex
         digest = hashlib.sha256()
         size = 0
@@ -52,10 +54,15 @@ class ObjectDirectory:
         os.close(fd)
         sha = digest.hexdigest()
         final = self.path(sha)
-        if final.exists():
+        try:
+            present = final.stat().st_size == size
+        except FileNotFoundError:
+            present = False
+        if present:
             tmp.unlink()
         else:
-            final.parent.mkdir(exist_ok=True)
+            # Absent, or short (damaged, or copied in by hand): this one is whole and fsynced.
+            make_dirs(final.parent)
             os.replace(tmp, final)
             fsync_dir(final.parent)
         return sha, size

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from resources.versioning.errors import (
     RefNotFoundError,
 )
 from resources.versioning.local import midx
+from resources.versioning.local.durable import git_fanout
+from resources.versioning.local.faults import point
 from resources.versioning.local.objects import ObjectDirectory
 from resources.versioning.local.staging import StagingArea
 from resources.versioning.local.trees import KeyIndex, TreeCache, lookup
@@ -64,19 +67,40 @@ class LocalRepository:
         self.name = name
         self.path = path
         self.git = pygit2.Repository(str(path / "git"))
+        with contextlib.suppress(OSError):  # a read-only store still opens for reading
+            git_fanout(path / "git")
         self.objects = ObjectDirectory(path / "objects")
         self.staging = StagingArea(path / "staging.db")
         self.keys = KeyIndex()
         self.trees = TreeCache()
         settings = json.loads((path / "repository.json").read_text())
         self.default_branch: str = settings["default_branch"]
+        with contextlib.suppress(sqlite3.DatabaseError):  # fsck names a damaged database
+            for branch in self.staging.intent_branches():
+                with self.lock(branch):  # settles a commit a killed process left half done
+                    pass
 
     # -- locks ----------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self, branch: str) -> Iterator[None]:
-        """Exclusive lock on a branch's head (processes and threads alike)."""
+        """Exclusive lock on a branch's head (processes and threads alike). Whoever takes it
+        first settles a commit that a killed process left between moving the head and
+        settling its staged rows, so no holder ever sees those rows."""
         with self._flock(self.path / "locks" / f"{branch}.lock", f"refs/heads/{branch}"):
+            self._settle_intent(branch)
             yield
+
+    def _settle_intent(self, branch: str) -> None:
+        intent = self.staging.intent(branch)
+        if intent is None:
+            return
+        oid, stamps = pygit2.Oid(hex=intent[0]), intent[1]
+        # Every head move holds this lock and settles first, so the head is either where the
+        # dead commit started (it never moved: its rows stay staged) or at the commit.
+        ref = self.git.references.get(f"refs/heads/{branch}")
+        head = ref.target if ref is not None else None
+        moved = head is not None and (head == oid or self.git.descendant_of(head, oid))
+        self.staging.settle(branch, stamps if moved else None)
 
     @contextlib.contextmanager
     def lock_tag(self, tag: str) -> Iterator[None]:
@@ -194,9 +218,14 @@ class LocalRepository:
         metadata: Mapping[str, str] | None,
         tree: pygit2.Oid,
         parents: list[pygit2.Oid],
+        *,
+        staged: list | None = None,
+        fault: str = "commit",
     ) -> pygit2.Commit:
         """Create a commit and move `branch` to it, if the branch is still at `expected_head`.
-        Callers hold the branch lock; the check also guards against writers that do not."""
+        Callers hold the branch lock; the check also guards against writers that do not.
+        With `staged` (the rows the commit takes) an intent row is written with the id, and
+        the caller settles it (`staging.settle`) once the ref has moved."""
         text = message
         if metadata:
             text += _META_MARK + json.dumps(dict(metadata), sort_keys=True)
@@ -205,13 +234,18 @@ class LocalRepository:
         oid = self.git.create_commit(None, signature, signature, text, tree, parents)
         # The id index is written before the ref moves: a crash in between leaves an unused
         # index row, never a branch head whose id cannot be resolved.
-        self.staging.record_commit(commit_id_of(oid), str(oid))
+        if staged is None:
+            self.staging.record_commit(commit_id_of(oid), str(oid))
+        else:
+            self.staging.record_commit(commit_id_of(oid), str(oid), branch=branch, rows=staged)
+        point(f"{fault}:recorded")
         ref = self.git.references[f"refs/heads/{branch}"]
         if ref.target != expected_head:
             raise ConflictError(
                 f"branch {branch!r} in repository {self.name!r} moved while committing; retry"
             )
         ref.set_target(oid, f"fleetloop: {message.splitlines()[0] if message else 'commit'}")
+        point(f"{fault}:ref")
         return self.git[oid]
 
     def is_dirty(self, branch: str, head: pygit2.Commit) -> bool:

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import shutil
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,7 +35,8 @@ from resources.versioning.errors import (
     RepositoryNotFoundError,
     StoreError,
 )
-from resources.versioning.local.durable import fsync_dir
+from resources.versioning.local.durable import fsync_dir, fsync_tree, make_dirs, write_atomic
+from resources.versioning.local.faults import point
 from resources.versioning.local.fsck import FsckReport, check_repository
 from resources.versioning.local.history import LocalHistory
 from resources.versioning.local.packs import write_blob_pack
@@ -71,7 +73,7 @@ class LocalStore(LocalHistory, VersionedStore):
 
     def __init__(self, root: Path | str | None = None):
         self.root = Path(root) if root is not None else fleetloop_home() / "store"
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.root)
         self._repos: dict[tuple[str, int], LocalRepository] = {}
         self._lock = threading.Lock()
 
@@ -90,7 +92,14 @@ class LocalStore(LocalHistory, VersionedStore):
                         f"repository {name!r} not found in {self.root} "
                         "(create it with create_repository)"
                     )
-                repo = self._repos[key] = LocalRepository(name, path)
+                try:
+                    repo = LocalRepository(name, path)
+                except (ValueError, KeyError, OSError, sqlite3.DatabaseError, pygit2.GitError) as e:
+                    raise CorruptionError(
+                        f"repository {name!r} in {self.root} cannot be opened ({e}); restore it "
+                        "from a backup"
+                    ) from None
+                self._repos[key] = repo
         return repo
 
     # -- repositories ---------------------------------------------------------------------
@@ -110,7 +119,7 @@ class LocalStore(LocalHistory, VersionedStore):
         (building / "objects").mkdir()
         (building / "locks").mkdir()
         settings = {"default_branch": default_branch, "created_at": datetime.now(UTC).isoformat()}
-        (building / "repository.json").write_text(json.dumps(settings))
+        write_atomic(building / "repository.json", json.dumps(settings).encode(), mode=0o644)
         repo = LocalRepository(name, building)
         signature = pygit2.Signature("fleetloop", "fleetloop@fleetloop")
         oid = git.create_commit(
@@ -123,6 +132,7 @@ class LocalStore(LocalHistory, VersionedStore):
         )
         repo.staging.record_commit(commit_id_of(oid), str(oid))
         repo.staging.close()
+        fsync_tree(building)  # libgit2's init and SQLite's creation fsync no directory
         try:
             os.rename(building, final)
         except OSError:
@@ -153,6 +163,7 @@ class LocalStore(LocalHistory, VersionedStore):
             self._repos.pop((name, os.getpid()), None)
         trash = self.root / f".deleting-{uuid.uuid4().hex}"
         os.rename(repo.path, trash)
+        fsync_dir(self.root)
         shutil.rmtree(trash, ignore_errors=True)
 
     # -- branches and tags ----------------------------------------------------------------
@@ -204,7 +215,9 @@ class LocalStore(LocalHistory, VersionedStore):
         with r.lock_tag(name):
             existing = r.tag_target(name)
             if existing is None:
+                point("tag:resolved")
                 r.git.references.create(f"refs/tags/{name}", target)
+                point("tag:created")
                 return Ref(name, commit_id_of(target))
         if exist_ok and existing == target:
             return Ref(name, commit_id_of(target))
@@ -244,6 +257,7 @@ class LocalStore(LocalHistory, VersionedStore):
             sha = hashlib.sha256(first).hexdigest()
             return Pointer(sha, len(first), content_type, metadata, bytes(first))
         sha, size = r.objects.ingest(bytes(first), stream)
+        point("put:object")
         return Pointer(sha, size, content_type, metadata)
 
     def put(
@@ -264,7 +278,8 @@ class LocalStore(LocalHistory, VersionedStore):
         r.branch_commit(branch)
         pointer = self._pointer(r, data, content_type, meta)
         blob = r.git.create_blob(pointer.encode())
-        r.staging.stage(branch, [(path, str(blob))])
+        point("put:blob")
+        self._stage(r, branch, [(path, str(blob))])
         return self._stat(r, path, pointer, str(blob), datetime.now(UTC))
 
     def put_many(self, repo: str, branch: str, items: Iterable[tuple[str, bytes]]) -> int:
@@ -284,7 +299,7 @@ class LocalStore(LocalHistory, VersionedStore):
             return 0
         oids = write_blob_pack(Path(r.git.path), blobs)
         r.packs_written()
-        r.staging.stage(branch, zip(paths, oids, strict=True))
+        self._stage(r, branch, zip(paths, oids, strict=True))
         return len(paths)
 
     def _stat(
@@ -407,7 +422,16 @@ class LocalStore(LocalHistory, VersionedStore):
         check_branch_name(branch)
         r = self._repo(repo)
         self._find(r, branch, path)
-        r.staging.stage(branch, [(path, None)])
+        self._stage(r, branch, [(path, None)])
+
+    def _stage(self, r: LocalRepository, branch: str, rows) -> None:
+        """Stage rows under the branch lock: a write lands before or after a commit, merge,
+        revert or delete of the branch, never inside one (a merge checks that its destination
+        is clean; a deleted branch must not keep rows). The bytes and blobs are written
+        before, outside the lock: they are content-addressed and harmless if unused."""
+        with r.lock(branch):
+            r.branch_commit(branch)
+            r.staging.stage(branch, rows)
 
     def uncommitted(self, repo: str, branch: str, prefix: str = "") -> list[Change]:
         check_branch_name(branch)
@@ -441,16 +465,7 @@ class LocalStore(LocalHistory, VersionedStore):
     def fsck(self, repo: str, *, full: bool = False) -> FsckReport:
         """Verify a repository (see local/fsck.py): its report when it is sound, else a
         CorruptionError listing every problem (`.problems`, `.report`)."""
-        try:
-            r = self._repo(repo)
-        except StoreError:
-            raise
-        except (ValueError, KeyError, OSError, pygit2.GitError) as error:
-            raise CorruptionError(
-                f"repository {repo!r} in {self.root} cannot be opened ({error}); restore it "
-                "from a backup"
-            ) from None
-        report = check_repository(r, full=full)
+        report = check_repository(self._repo(repo), full=full)
         if report.problems:
             raise CorruptionError(
                 f"repository {repo!r} failed fsck with {len(report.problems)} problem(s), the "
