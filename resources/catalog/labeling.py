@@ -98,7 +98,7 @@ class Labeling:
     def mark_request_answered(self, request_id: str, batch_id: str) -> LabelRequest:
         validate.text("batch_id", batch_id)
         with self._db.writing() as session:
-            request = _request(session, request_id)
+            request = _request(session, request_id, for_update=True)
             if request.status == RequestStatus.ANSWERED and request.batch_id != batch_id:
                 raise RecordConflictError(
                     f"labeling request {request_id!r} was already answered by batch "
@@ -158,8 +158,10 @@ class Labeling:
             return list(session.exec(query).all())
 
 
-def _request(session: Session, request_id: str) -> LabelRequest:
-    request = session.get(LabelRequest, request_id)
+def _request(session: Session, request_id: str, *, for_update: bool = False) -> LabelRequest:
+    # FOR UPDATE on PostgreSQL: a concurrent answer waits, then sees this one and conflicts
+    # (SQLite's BEGIN IMMEDIATE already serialises writers).
+    request = session.get(LabelRequest, request_id, with_for_update=for_update)
     if request is None:
         raise UnknownRequestError(
             f"no labeling request {request_id!r} is recorded; record_request() it first"

@@ -113,7 +113,9 @@ class ModelRegistry:
         with self._db.writing() as session:
             new = {"name": name, "version": version, "status": ModelStatus.CANDIDATE.value}
             insert_ignore(session, ModelVersion, {**new, **fields, "created_at": utcnow()})
-            model = require_version(session, name, version)
+            # Locked (PostgreSQL), so a promotion cannot freeze the version between this check
+            # and the update below.
+            model = require_version(session, name, version, for_update=True)
             changed = {k: v for k, v in fields.items() if getattr(model, k) != v}
             if changed and model.status != ModelStatus.CANDIDATE:
                 raise RecordConflictError(
@@ -196,6 +198,11 @@ def move_alias(session: Session, name: str, alias: str, version: str) -> ModelVe
     return target
 
 
+def lock_versions(session: Session, name: str) -> list[ModelVersion]:
+    """Every version of `name`, locked until the transaction ends (a no-op lock on SQLite)."""
+    return _versions(session, name, for_update=True)
+
+
 def _versions(session: Session, name: str, *, for_update: bool = False) -> list[ModelVersion]:
     query = (
         select(ModelVersion)
@@ -207,10 +214,13 @@ def _versions(session: Session, name: str, *, for_update: bool = False) -> list[
     return list(session.exec(query).all())
 
 
-def require_version(session: Session, name: str, version: str) -> ModelVersion:
-    found = session.exec(
-        select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version)
-    ).first()
+def require_version(
+    session: Session, name: str, version: str, *, for_update: bool = False
+) -> ModelVersion:
+    query = select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version)
+    if for_update:
+        query = query.with_for_update()
+    found = session.exec(query).first()
     if found is None:
         _unknown(name, version, {m.version: m for m in _versions(session, name)})
     return found

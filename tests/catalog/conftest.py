@@ -168,6 +168,32 @@ def fresh_db_url(request, tmp_path) -> Iterator[str]:
         yield url
 
 
+class FaultCounter:
+    """Counts what a test tried (races run, bad inputs refused); with `$FLEETLOOP_FAULTS_LOG`
+    set, each test appends its count there as a JSON line (`bench/faults_input.py` sums them)."""
+
+    def __init__(self, kind: str, test: str):
+        self.kind, self.test, self.n = kind, test, 0
+
+    def count(self, n: int = 1) -> None:
+        self.n += n
+
+    def report(self) -> None:
+        import json
+
+        if (log := os.environ.get("FLEETLOOP_FAULTS_LOG")) and self.n:
+            with open(log, "a", encoding="utf-8") as out:
+                out.write(json.dumps({"kind": self.kind, "test": self.test, "n": self.n}) + "\n")
+
+
+@pytest.fixture
+def races(request) -> Iterator[FaultCounter]:
+    """Count the races a test ran; a round is counted once its invariants held."""
+    counter = FaultCounter("races", request.node.nodeid)
+    yield counter
+    counter.report()
+
+
 @pytest.fixture
 def catalog(db_url) -> Iterator[Catalog]:
     with Catalog(db_url) as opened:
