@@ -195,6 +195,14 @@ def races(request) -> Iterator[FaultCounter]:
 
 
 @pytest.fixture
+def bad_inputs(request) -> Iterator[FaultCounter]:
+    """Count the bad inputs a test saw refused with a clear error."""
+    counter = FaultCounter("bad_inputs", request.node.nodeid)
+    yield counter
+    counter.report()
+
+
+@pytest.fixture
 def catalog(db_url) -> Iterator[Catalog]:
     with Catalog(db_url) as opened:
         yield opened
