@@ -99,7 +99,8 @@ class ModelRegistry:
 
         Registering an existing candidate again with other commits or metrics updates it (a
         re-run of training replaces the candidate); once the version has been promoted or
-        refused it is frozen, and a different registration is a `RecordConflictError`.
+        refused it is frozen: the same registration again changes nothing, a different one is
+        a `RecordConflictError` naming what differs.
         """
         validate.text("name", name)
         validate.text("version", version)
@@ -120,7 +121,8 @@ class ModelRegistry:
             if changed and model.status != ModelStatus.CANDIDATE:
                 raise RecordConflictError(
                     f"model {name!r} version {version!r} is already {model.status} and cannot "
-                    f"change ({', '.join(sorted(changed))} differ); register a new version"
+                    f"change ({', '.join(sorted(changed))} differ: "
+                    f"{validate.differences(model, fields)}); register a new version"
                 )
             for key, value in changed.items():
                 setattr(model, key, value)
