@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from resources.catalog import Catalog
+from tests.catalog.faults import FaultCounter
 
 PG_USER = "postgres"
 
@@ -166,24 +167,6 @@ def fresh_db_url(request, tmp_path) -> Iterator[str]:
         return
     with postgres_schema(request.getfixturevalue("postgres_server")) as url:
         yield url
-
-
-class FaultCounter:
-    """Counts what a test tried (races run, bad inputs refused); with `$FLEETLOOP_FAULTS_LOG`
-    set, each test appends its count there as a JSON line (`bench/faults_input.py` sums them)."""
-
-    def __init__(self, kind: str, test: str):
-        self.kind, self.test, self.n = kind, test, 0
-
-    def count(self, n: int = 1) -> None:
-        self.n += n
-
-    def report(self) -> None:
-        import json
-
-        if (log := os.environ.get("FLEETLOOP_FAULTS_LOG")) and self.n:
-            with open(log, "a", encoding="utf-8") as out:
-                out.write(json.dumps({"kind": self.kind, "test": self.test, "n": self.n}) + "\n")
 
 
 @pytest.fixture
