@@ -204,6 +204,6 @@ def test_batch_ids_are_new_names(exported, fleet, logs, request_rows, tmp_path):
 
 def test_an_unknown_request_is_refused(store, exported, tmp_path):
     file = write_json(tmp_path / "instances.json", exported["coco"])
-    with pytest.raises(RequestNotFoundError, match="req-typo"):
-        import_labels(store, REPO, file, "coco", "lb-1", request_id="req-typo")
+    with pytest.raises(RequestNotFoundError, match="req-0000000000bb"):
+        import_labels(store, REPO, file, "coco", "lb-1", request_id="req-0000000000bb")
     assert uploads(store) == []
