@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, update
 
 from resources.catalog import (
@@ -375,6 +376,7 @@ def _assert_one_production(catalog: Catalog) -> None:
     assert (history[-1].version if history else None) == (holder.version if holder else None)
 
 
+@pytest.mark.slow
 def test_one_answer_per_request_across_processes(db_url, races):
     """The same race with a process per caller, as run workers and the daemon are."""
     import multiprocessing
