@@ -215,11 +215,11 @@ class Database:
             raise CatalogUnavailableError(
                 f"cannot use the catalog at {self.display_url}: {self.scrub(exc.orig)} "
                 f"(set {CATALOG_URL_ENV} to a reachable database)"
-            ) from exc
+            ) from None  # the driver's own error may quote the connection string
         except sa_exc.SQLAlchemyError as exc:
             raise CatalogUnavailableError(
                 f"the catalog at {self.display_url} failed: {self.scrub(exc)}"
-            ) from exc
+            ) from None
 
     def dispose(self) -> None:
         self.engine.dispose()
