@@ -25,6 +25,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.timing import fsync_ms
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "faults_input.json"
 MODULES = (
@@ -91,6 +93,7 @@ def sync_cost(writes: int, directory: Path) -> dict:
         database.SQLITE_SYNCHRONOUS = original
     normal, full = (statistics.median(per_mode[m]) for m in ("NORMAL", "FULL"))
     return {
+        "fsync_ms_p50": round(fsync_ms(directory), 3),  # what one durable write costs right now
         "writes": writes,
         "path": "add_flag + record_stage + record_request/mark_request_answered, one "
         "transaction each",
