@@ -53,9 +53,9 @@ def catalog_url(url: str | None = None) -> str:
     return f"sqlite:///{fleetloop_home() / 'catalog.db'}"
 
 
-# Greedy up to the last '@': a malformed URL's password may itself hold '@'.
-_CREDENTIALS = re.compile(r"(?P<user>//[^/@:\s]*):\S*@")
-_BARE_CREDENTIALS = re.compile(r":\S*@")  # user:password@host without a scheme
+# Greedy up to the last '@' of the line: a malformed URL's password may hold '@' or spaces.
+_CREDENTIALS = re.compile(r"(?P<user>//[^/@:\s]*):.*@")
+_BARE_CREDENTIALS = re.compile(r":.*@")  # user:password@host without a scheme
 _SECRET_PARAMS = re.compile(
     r"(?i)\b(password|passwd|pwd|sslpassword|secret|token)(\s*=\s*)('[^']*'|[^&\s]+)"
 )
@@ -219,6 +219,11 @@ class Database:
         except sa_exc.SQLAlchemyError as exc:
             raise CatalogUnavailableError(
                 f"the catalog at {self.display_url} failed: {self.scrub(exc)}"
+            ) from None
+        except UnicodeError as exc:  # the driver's IDNA encoding of a malformed host name
+            raise CatalogUnavailableError(
+                f"cannot use the catalog at {self.display_url}: its host name is not valid "
+                f"({self.scrub(exc)}); set {CATALOG_URL_ENV} to a reachable database"
             ) from None
 
     def dispose(self) -> None:

@@ -6,6 +6,8 @@ import socket
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
@@ -114,6 +116,8 @@ MALFORMED_URLS = [
     "postgresql+nosuchdriver://fleet:s3cr3t@db/catalog",
     "mysql+pymysql://fleet:s3cr3t@db/catalog",
     "sqlite:////tmp/catalog\0.db",
+    "postgresql+psycopg://fleet:s3cr3t pass@db:notaport/catalog",  # a space in the password
+    "postgresql+psycopg://fleet:s3cr3t_@.la$@127.0.0.1:1/catalog",  # an empty IDNA label
 ]
 
 
@@ -172,3 +176,37 @@ def test_catalog_on_postgres(postgres_server):
         assert [f.frame_id for f in catalog.flags()] == ["f1"]
         with catalog._db.engine.connect() as conn:
             assert conn.execute(text("SHOW server_version")).scalar()
+
+
+URL_SHAPES = [
+    "postgresql+psycopg://fleet:{}@db:notaport/catalog",
+    "postgresql+psycopg://fleet:{}@@db/catalog",
+    "fleet:{}@db/catalog",
+    "postgresql+psycopg://fleet:{}@127.0.0.1:1/catalog?connect_timeout=x",
+    "postgresql+nosuchdriver://fleet:{}@db/catalog",
+    "host=db password={} dbname=catalog",
+    "postgresql+psycopg://fleet:{}@127.0.0.1:1/catalog",
+]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    shape=st.sampled_from(URL_SHAPES),
+    secret=st.text(
+        st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="'\"\\"),
+        min_size=6,
+        max_size=16,
+    ).map(lambda s: f"Zq{s}"),
+)
+def test_no_malformed_url_shows_any_password(shape, secret):
+    pytest.importorskip("psycopg", reason="psycopg is not installed")
+    url = shape.format(secret)
+    try:
+        with Catalog(url) as catalog:
+            assert secret not in catalog.url
+            catalog.models("cone_detector")
+    except (InvalidRecordError, CatalogUnavailableError) as error:
+        context = None if error.__suppress_context__ else error.__context__
+        for shown in (error, error.__cause__, context):
+            if shown is not None:
+                assert secret not in f"{shown} {shown!r}", (url, str(shown))
