@@ -35,6 +35,7 @@ MODULES = (
     "tests/review/test_review_guards.py",
     "tests/interop/test_interop_malformed.py",
     "tests/interop/test_interop_hostile.py",
+    "tests/interop/test_interop_hostile_properties.py",
     "tests/interop/test_interop_panics.py",
 )
 
