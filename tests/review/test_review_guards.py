@@ -9,6 +9,8 @@ import re
 import pytest
 import uvicorn
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from resources.cli import main
@@ -159,3 +161,41 @@ def test_loopback_needs_no_token(serve):
     assert "token" not in result.output
     with TestClient(app, base_url=BASE) as client:
         assert client.get("/").status_code == 200
+
+
+origins = st.one_of(
+    st.none(),
+    st.just(BASE),
+    st.sampled_from(["null", "http://127.0.0.1:80", "http://localhost", "https://127.0.0.1"]),
+    st.builds(lambda host: f"http://{host}", st.from_regex(r"[a-z0-9.-]{1,20}", fullmatch=True)),
+    st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=30),
+)
+referers = st.one_of(
+    st.none(),
+    st.builds(lambda path: f"{BASE}/{path}", st.from_regex(r"[a-z0-9/?=&]{0,20}", fullmatch=True)),
+    st.builds(lambda o: f"{o}/page", origins.filter(lambda o: o is not None)),
+)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(origin=origins, referer=referers)
+def test_a_post_is_accepted_only_from_this_origin(
+    bare, catalog, frame, origin, referer, bad_inputs
+):
+    headers = {k: v for k, v in (("origin", origin), ("referer", referer)) if v is not None}
+    response = bare.post(
+        f"/frames/{frame}/flags",
+        data={"reason": "missed cone"},
+        headers=headers,
+        follow_redirects=False,
+    )
+    same = origin == BASE if origin is not None else (referer or "").startswith(f"{BASE}/")
+    assert response.status_code == (303 if same else 403), (headers, response.text[:200])
+    if not same:
+        bad_inputs.count()
+    assert len(catalog.flags()) <= 1  # accepted posts are the same open flag
