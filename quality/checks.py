@@ -3,16 +3,21 @@
 Every check returns the `AssetCheckResult` and the `Validation`, so the asset that calls it can
 commit the Data Docs next to the data and then point the result at them with `with_data_docs`.
 Checks that protect downstream assets report failures as ERROR; declare them `blocking=True`.
+A table that polars or Arrow cannot even process (a column of the wrong kind, or a panic, which
+is a `BaseException` that `except Exception` lets through) fails its check, saying so, instead
+of failing the run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 
 import dagster as dg
 import polars as pl
+import pyarrow as pa
 
-from quality.gx_runner import Validation, run_suite
+from quality.gx_runner import ExpectationOutcome, Validation, run_suite
 from quality.suites import fleet as fleet_suite
 from quality.suites import labels as label_suite
 from quality.suites import predictions as prediction_suite
@@ -28,8 +33,60 @@ TRAINING_SET_CHECK = "training_set_valid"
 PREDICTIONS_CHECK = "predictions_valid"
 
 CheckOutcome = tuple[dg.AssetCheckResult, Validation]
+# What processing an untrusted table can raise besides our own errors; PanicException is not an
+# Exception subclass (pyo3_runtime.PanicException derives from BaseException).
+UNPROCESSABLE = (pl.exceptions.PolarsError, pl.exceptions.PanicException, pa.ArrowException)
 
 
+def survives_bad_tables(check_name: str) -> Callable[[Callable[..., CheckOutcome]], Callable]:
+    """A check that fails, naming the error, when its table cannot be processed at all."""
+
+    def wrap(check: Callable[..., CheckOutcome]) -> Callable[..., CheckOutcome]:
+        @functools.wraps(check)
+        def guarded(table: pl.DataFrame, *args, **kwargs) -> CheckOutcome:
+            try:
+                return check(table, *args, **kwargs)
+            except UNPROCESSABLE as error:
+                return unprocessable(check_name, table, error)
+
+        return guarded
+
+    return wrap
+
+
+def unprocessable(check_name: str, table: pl.DataFrame, error: BaseException) -> CheckOutcome:
+    """The failed check (and an empty validation) for a table polars or Arrow gave up on."""
+    first = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
+    why = f"{type(error).__name__}: {first}"
+    columns = ", ".join(f"{n} {t}" for n, t in list(table.schema.items())[:20])
+    outcome = ExpectationOutcome(
+        type="table_is_processable",
+        column=None,
+        success=False,
+        unexpected_count=None,
+        partial_unexpected=[],
+        kwargs={},
+        error=why,
+    )
+    validation = Validation(
+        suite=check_name, success=False, results=[outcome], docs={}, statistics={}
+    )
+    result = dg.AssetCheckResult(
+        check_name=check_name,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"the table could not be validated ({why}); fix its columns "
+        f"({columns}) and upload it again",
+        metadata={
+            "error": dg.MetadataValue.text(why),
+            "rows": dg.MetadataValue.int(table.height),
+            "columns": dg.MetadataValue.text(columns),
+        },
+    )
+    return result, validation
+
+
+@survives_bad_tables(DRIVE_LOGS_CHECK)
 def check_drive_logs(logs: pl.DataFrame) -> CheckOutcome:
     """An upload of drive logs (already `fleet_suite.prepare_drive_log`-ed and concatenated):
     schema, unique frames, known weather and time of day, plausible values, real PNGs."""
@@ -37,6 +94,7 @@ def check_drive_logs(logs: pl.DataFrame) -> CheckOutcome:
     return check_result(DRIVE_LOGS_CHECK, validation, rows=logs.height), validation
 
 
+@survives_bad_tables(FRAMES_CHECK)
 def check_frames(frames: pl.DataFrame) -> CheckOutcome:
     validation = run_suite(frames, fleet_suite.FRAMES_SUITE, fleet_suite.frames_suite())
     return check_result(FRAMES_CHECK, validation, rows=frames.height), validation
@@ -54,6 +112,7 @@ def unreadable_result(check_name: str, problems: dict[str, str]) -> dg.AssetChec
     )
 
 
+@survives_bad_tables(LABEL_BATCH_CHECK)
 def check_label_batch(
     labels: pl.DataFrame,
     *,
@@ -76,6 +135,7 @@ def check_label_batch(
     return check_result(LABEL_BATCH_CHECK, validation, rows=labels.height), validation
 
 
+@survives_bad_tables(LABEL_FRAMES_CHECK)
 def check_label_frames(frames: pl.DataFrame, known_frame_ids: Iterable[str]) -> CheckOutcome:
     """The frame list of a batch: unique fleet frames, with labeler and time."""
     prepared = label_suite.prepare_frames(frames, known_frame_ids)
@@ -83,6 +143,7 @@ def check_label_frames(frames: pl.DataFrame, known_frame_ids: Iterable[str]) -> 
     return check_result(LABEL_FRAMES_CHECK, validation, rows=frames.height), validation
 
 
+@survives_bad_tables(TRAINING_SET_CHECK)
 def check_training_set(
     manifest: pl.DataFrame,
     labels: pl.DataFrame,
@@ -100,6 +161,7 @@ def check_training_set(
     return check_result(TRAINING_SET_CHECK, validation, rows=manifest.height), validation
 
 
+@survives_bad_tables(PREDICTIONS_CHECK)
 def check_predictions(
     predictions: pl.DataFrame,
     *,

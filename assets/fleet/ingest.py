@@ -33,7 +33,7 @@ def read_drive_log(data: bytes) -> pl.DataFrame:
     """Parse a drive log; raises ValueError with a readable reason when it is not Parquet."""
     try:
         return pl.read_parquet(io.BytesIO(data))
-    except Exception as error:  # polars raises several types for a corrupt file
+    except (Exception, pl.exceptions.PanicException) as error:  # a panic is a BaseException
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise ValueError(
             f"not a readable Parquet file ({type(error).__name__}: {first_line})"

@@ -4,13 +4,17 @@ SQLite is written to by several processes at once (Dagster run workers, the daem
 so it runs in WAL mode (readers never block the writer) with a busy timeout, and every write
 transaction starts with `BEGIN IMMEDIATE`: the write lock is taken up front, where SQLite
 waits for it, instead of on the first INSERT, where a reader upgrading to a writer gets
-"database is locked" at once. Any other SQLAlchemy URL (PostgreSQL for teams) is used as is.
+"database is locked" at once. It syncs every commit (`synchronous = FULL`, as the store does),
+so a commit the store holds is never ahead of the catalog row that goes with it after a power
+loss. Any other SQLAlchemy URL (PostgreSQL for teams) is used as is; there every
+read-check-write locks the rows it checks (`SELECT ... FOR UPDATE`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -36,6 +40,7 @@ from resources.settings import fleetloop_home
 
 CATALOG_URL_ENV = "FLEETLOOP_CATALOG_URL"
 SQLITE_BUSY_TIMEOUT_S = 30.0
+SQLITE_SYNCHRONOUS = "FULL"  # NORMAL loses the last commits on power loss (WAL mode)
 _WRITE = "fleetloop_write"  # execution option: this connection's transactions will write
 
 
@@ -48,15 +53,49 @@ def catalog_url(url: str | None = None) -> str:
     return f"sqlite:///{fleetloop_home() / 'catalog.db'}"
 
 
+# Greedy up to the last '@' of the line: a malformed URL's password may hold '@' or spaces.
+_CREDENTIALS = re.compile(r"(?P<user>//[^/@:\s]*):.*@")
+_BARE_CREDENTIALS = re.compile(r":.*@")  # user:password@host without a scheme
+_SECRET_PARAMS = re.compile(
+    r"(?i)\b(password|passwd|pwd|sslpassword|secret|token)(\s*=\s*)('[^']*'|[^&\s]+)"
+)
+SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword", "secret", "token"})
+
+
+def redacted_url(url: str | URL) -> str:
+    """`url` with its password (in the authority or the query) replaced by `***`, even when it
+    does not parse as a URL."""
+    try:
+        parsed = make_url(url)
+    except (sa_exc.ArgumentError, ValueError, TypeError):
+        return _mask(str(url))
+    if parsed.host and "@" in parsed.host:  # an unescaped '@' in the password: mask to the last
+        return _mask(parsed.render_as_string(hide_password=False))
+    query = {
+        key: ("***" if key.lower() in SECRET_QUERY_KEYS else value)
+        for key, value in parsed.query.items()
+    }
+    return parsed.set(query=query).render_as_string(hide_password=True)
+
+
+def _mask(text: str) -> str:
+    masked, found = _CREDENTIALS.subn(r"\g<user>:***@", text)
+    if not found:
+        masked = _BARE_CREDENTIALS.sub(":***@", masked)
+    return _SECRET_PARAMS.sub(r"\1\2***", masked)
+
+
 class Database:
     """One engine per catalog; `reading()` and `writing()` hand out short-lived sessions."""
 
     def __init__(self, url: str):
         try:
+            if "\0" in url:
+                raise ValueError("a NUL byte")
             self.url: URL = make_url(url)
-        except sa_exc.ArgumentError:
+        except (sa_exc.ArgumentError, ValueError):
             raise InvalidRecordError(
-                f"catalog URL {url!r} is not a SQLAlchemy URL; expected e.g. "
+                f"catalog URL {redacted_url(url)!r} is not a SQLAlchemy URL; expected e.g. "
                 "'sqlite:////path/catalog.db' or 'postgresql+psycopg://user@host/db'"
             ) from None
         self.engine = self._create_engine()
@@ -66,7 +105,21 @@ class Database:
 
     @property
     def display_url(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        return redacted_url(self.url)
+
+    def scrub(self, message: object) -> str:
+        """`message` (a driver's error, which may quote the connection string) with the URL's
+        password masked."""
+        text = _mask(str(message))
+        secrets = [self.url.password, *(self.url.query.get(k) for k in SECRET_QUERY_KEYS)]
+        if self.url.host and "@" in self.url.host:
+            secrets.append(self.url.host.rsplit("@", 1)[0])
+        for secret in secrets:
+            for value in secret if isinstance(secret, tuple) else (secret,):
+                # Too short a password would mask half the message; the patterns cover it.
+                if value and len(str(value)) >= 4:
+                    text = text.replace(str(value), "***")
+        return text
 
     @property
     def dialect(self) -> str:
@@ -80,7 +133,12 @@ class Database:
             # One connection for the whole process, or every session would see an empty db.
             kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
         elif is_sqlite:
-            Path(self.url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(self.url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except (OSError, ValueError) as exc:
+                raise CatalogUnavailableError(
+                    f"cannot create the folder of the catalog {self.display_url}: {exc}"
+                ) from None
             kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
         else:
             kwargs = {"pool_pre_ping": True}
@@ -94,7 +152,7 @@ class Database:
             ) from None
         except sa_exc.SQLAlchemyError as exc:
             raise CatalogUnavailableError(
-                f"cannot use the catalog URL {self.display_url}: {exc}"
+                f"cannot use the catalog URL {self.display_url}: {self.scrub(exc)}"
             ) from None
         if is_sqlite:
             _tune_sqlite(engine, wal=not in_memory)
@@ -145,7 +203,7 @@ class Database:
         except sa_exc.IntegrityError as exc:
             raise RecordConflictError(
                 f"the catalog at {self.display_url} refused a write that clashes with a stored "
-                f"record ({exc.orig}); retrying the call reads the stored record"
+                f"record ({self.scrub(exc.orig)}); retrying the call reads the stored record"
             ) from exc
         except sa_exc.OperationalError as exc:
             if "locked" in str(exc.orig) or "busy" in str(exc.orig):
@@ -155,13 +213,18 @@ class Database:
                     "transaction; retry, or use PostgreSQL (FLEETLOOP_CATALOG_URL) for this load"
                 ) from exc
             raise CatalogUnavailableError(
-                f"cannot use the catalog at {self.display_url}: {exc.orig} "
+                f"cannot use the catalog at {self.display_url}: {self.scrub(exc.orig)} "
                 f"(set {CATALOG_URL_ENV} to a reachable database)"
-            ) from exc
+            ) from None  # the driver's own error may quote the connection string
         except sa_exc.SQLAlchemyError as exc:
             raise CatalogUnavailableError(
-                f"the catalog at {self.display_url} failed: {exc}"
-            ) from exc
+                f"the catalog at {self.display_url} failed: {self.scrub(exc)}"
+            ) from None
+        except UnicodeError as exc:  # the driver's IDNA encoding of a malformed host name
+            raise CatalogUnavailableError(
+                f"cannot use the catalog at {self.display_url}: its host name is not valid "
+                f"({self.scrub(exc)}); set {CATALOG_URL_ENV} to a reachable database"
+            ) from None
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -177,7 +240,7 @@ def _tune_sqlite(engine: Engine, *, wal: bool) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         if wal:
             _switch_to_wal(cursor)
-            cursor.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe in WAL
+        cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -22,6 +22,7 @@ from resources.catalog.models import (
     PRODUCTION,
     ModelAlias,
     ModelStatus,
+    lock_versions,
     move_alias,
     require_version,
 )
@@ -77,16 +78,21 @@ class Promotions:
             "merge_commit": validate.optional_text("merge_commit", merge_commit),
         }
         with self._db.writing() as session:
+            # Lock every version of the model first (PostgreSQL), in the order `move_alias`
+            # does: two gates deciding at once, or a re-registration, wait for this decision.
+            lock_versions(session, name)
             candidate = require_version(session, name, candidate_version)
             if against_version is not None:
                 require_version(session, name, against_version)
             key = {"name": name, "candidate_version": candidate_version}
             insert_ignore(session, PromotionDecision, {**key, **fields, "decided_at": utcnow()})
             decision = session.exec(
-                select(PromotionDecision).where(
+                select(PromotionDecision)
+                .where(
                     PromotionDecision.name == name,
                     PromotionDecision.candidate_version == candidate_version,
                 )
+                .with_for_update()
             ).one()
             changed = {k: v for k, v in fields.items() if getattr(decision, k) != v}
             for field, value in changed.items():

@@ -16,7 +16,11 @@ from sqlmodel import Field, col, select
 from resources.catalog import validate
 from resources.catalog.base import CatalogModel, UTCDateTime, utcnow
 from resources.catalog.database import Database, insert_ignore
-from resources.catalog.errors import RecordConflictError, UnknownFlagError
+from resources.catalog.errors import (
+    CatalogUnavailableError,
+    RecordConflictError,
+    UnknownFlagError,
+)
 
 
 class ReviewFlag(CatalogModel, table=True):
@@ -66,16 +70,23 @@ class ReviewFlags:
             "flagged_by": validate.text("flagged_by", flagged_by),
             "model_version": validate.optional_text("model_version", model_version),
         }
+        query = select(ReviewFlag).where(
+            ReviewFlag.frame_id == frame_id,
+            ReviewFlag.reason == reason,
+            ReviewFlag.flagged_by == flagged_by,
+            func.coalesce(col(ReviewFlag.model_version), "") == (model_version or ""),
+            col(ReviewFlag.resolved_at).is_(None),
+        )
         with self._db.writing() as session:
-            insert_ignore(session, ReviewFlag, {**key, "created_at": utcnow()})
-            query = select(ReviewFlag).where(
-                ReviewFlag.frame_id == frame_id,
-                ReviewFlag.reason == reason,
-                ReviewFlag.flagged_by == flagged_by,
-                func.coalesce(col(ReviewFlag.model_version), "") == (model_version or ""),
-                col(ReviewFlag.resolved_at).is_(None),
-            )
-            return session.exec(query).one()
+            for _ in range(3):
+                insert_ignore(session, ReviewFlag, {**key, "created_at": utcnow()})
+                # None only on PostgreSQL, when the open flag that blocked the insert was
+                # resolved before this read: the frame can then be flagged anew.
+                if (flag := session.exec(query).first()) is not None:
+                    return flag
+        raise CatalogUnavailableError(
+            f"flagging {frame_id!r} raced with resolutions of the same flag three times; retry"
+        )
 
     def flags(self, open_only: bool = True) -> list[ReviewFlag]:
         """Review flags, oldest first; only the unresolved ones unless `open_only=False`."""
@@ -90,7 +101,8 @@ class ReviewFlags:
         """Close a flag saying how it was resolved; resolving it again the same way is a no-op."""
         validate.text("resolution", resolution)
         with self._db.writing() as session:
-            flag = session.get(ReviewFlag, flag_id)
+            # Locked on PostgreSQL, so two resolutions cannot both see the flag open.
+            flag = session.get(ReviewFlag, flag_id, with_for_update=True)
             if flag is None:
                 raise UnknownFlagError(
                     f"no review flag with id {flag_id!r}; list open ones with flags()"

@@ -2,7 +2,10 @@
 
 Both are records of things that happened outside, so they are immutable: recording the same
 request or batch again is a no-op (a sensor tick or an asset re-run), and recording different
-content under an id already used is a `RecordConflictError`. The frames and boxes themselves
+content under an id already used is a `RecordConflictError`. A batch's content is where it
+landed, what it holds and its verdict; a re-run of `label_sets` that publishes the same
+content again (another merge commit on main) or rejects it in other words keeps the first
+record as it is. The frames and boxes themselves
 live in the store; these rows say when, how many, from whom and at which commits.
 """
 
@@ -98,7 +101,7 @@ class Labeling:
     def mark_request_answered(self, request_id: str, batch_id: str) -> LabelRequest:
         validate.text("batch_id", batch_id)
         with self._db.writing() as session:
-            request = _request(session, request_id)
+            request = _request(session, request_id, for_update=True)
             if request.status == RequestStatus.ANSWERED and request.batch_id != batch_id:
                 raise RecordConflictError(
                     f"labeling request {request_id!r} was already answered by batch "
@@ -130,21 +133,23 @@ class Labeling:
             raise InvalidRecordError(f"published batch {batch_id!r} needs its published_commit")
         if status == BatchStatus.REJECTED and not (isinstance(reason, str) and reason.strip()):
             raise InvalidRecordError(f"rejected batch {batch_id!r} needs a reason saying why")
-        fields = {
+        content = {
             "request_id": validate.optional_text("request_id", request_id),
             "source": validate.text("source", source),
             "landing_commit": validate.text("landing_commit", landing_commit),
-            "published_commit": validate.optional_text("published_commit", published_commit),
             "frames": validate.count("frames", frames),
             "boxes": validate.count("boxes", boxes),
             "status": status,
+        }
+        outcome = {
+            "published_commit": validate.optional_text("published_commit", published_commit),
             "reason": reason,
         }
         with self._db.writing() as session:
-            values = {"batch_id": batch_id, **fields, "recorded_at": utcnow()}
+            values = {"batch_id": batch_id, **content, **outcome, "recorded_at": utcnow()}
             insert_ignore(session, LabelBatch, values)
             batch = session.get_one(LabelBatch, batch_id)
-            _same_or_conflict(f"label batch {batch_id!r}", batch, fields)
+            _same_or_conflict(f"label batch {batch_id!r}", batch, content)
             return batch
 
     def label_batches(self, status: str | None = None) -> list[LabelBatch]:
@@ -158,8 +163,10 @@ class Labeling:
             return list(session.exec(query).all())
 
 
-def _request(session: Session, request_id: str) -> LabelRequest:
-    request = session.get(LabelRequest, request_id)
+def _request(session: Session, request_id: str, *, for_update: bool = False) -> LabelRequest:
+    # FOR UPDATE on PostgreSQL: a concurrent answer waits, then sees this one and conflicts
+    # (SQLite's BEGIN IMMEDIATE already serialises writers).
+    request = session.get(LabelRequest, request_id, with_for_update=for_update)
     if request is None:
         raise UnknownRequestError(
             f"no labeling request {request_id!r} is recorded; record_request() it first"
@@ -177,9 +184,9 @@ def _slices(slices: object) -> dict[str, int]:
 
 
 def _same_or_conflict(what: str, stored: CatalogModel, fields: dict[str, Any]) -> None:
-    differ = sorted(k for k, v in fields.items() if getattr(stored, k) != v)
-    if differ:
+    if differ := validate.differences(stored, fields):
+        names = sorted(k for k, v in fields.items() if getattr(stored, k) != v)
         raise RecordConflictError(
-            f"{what} is already recorded with other {', '.join(differ)}; "
+            f"{what} is already recorded with other {', '.join(names)}: {differ}; "
             "records of what happened are immutable, so use a new id"
         )

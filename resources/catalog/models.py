@@ -99,7 +99,8 @@ class ModelRegistry:
 
         Registering an existing candidate again with other commits or metrics updates it (a
         re-run of training replaces the candidate); once the version has been promoted or
-        refused it is frozen, and a different registration is a `RecordConflictError`.
+        refused it is frozen: the same registration again changes nothing, a different one is
+        a `RecordConflictError` naming what differs.
         """
         validate.text("name", name)
         validate.text("version", version)
@@ -113,12 +114,15 @@ class ModelRegistry:
         with self._db.writing() as session:
             new = {"name": name, "version": version, "status": ModelStatus.CANDIDATE.value}
             insert_ignore(session, ModelVersion, {**new, **fields, "created_at": utcnow()})
-            model = require_version(session, name, version)
+            # Locked (PostgreSQL), so a promotion cannot freeze the version between this check
+            # and the update below.
+            model = require_version(session, name, version, for_update=True)
             changed = {k: v for k, v in fields.items() if getattr(model, k) != v}
             if changed and model.status != ModelStatus.CANDIDATE:
                 raise RecordConflictError(
                     f"model {name!r} version {version!r} is already {model.status} and cannot "
-                    f"change ({', '.join(sorted(changed))} differ); register a new version"
+                    f"change ({', '.join(sorted(changed))} differ: "
+                    f"{validate.differences(model, fields)}); register a new version"
                 )
             for key, value in changed.items():
                 setattr(model, key, value)
@@ -196,6 +200,11 @@ def move_alias(session: Session, name: str, alias: str, version: str) -> ModelVe
     return target
 
 
+def lock_versions(session: Session, name: str) -> list[ModelVersion]:
+    """Every version of `name`, locked until the transaction ends (a no-op lock on SQLite)."""
+    return _versions(session, name, for_update=True)
+
+
 def _versions(session: Session, name: str, *, for_update: bool = False) -> list[ModelVersion]:
     query = (
         select(ModelVersion)
@@ -207,10 +216,13 @@ def _versions(session: Session, name: str, *, for_update: bool = False) -> list[
     return list(session.exec(query).all())
 
 
-def require_version(session: Session, name: str, version: str) -> ModelVersion:
-    found = session.exec(
-        select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version)
-    ).first()
+def require_version(
+    session: Session, name: str, version: str, *, for_update: bool = False
+) -> ModelVersion:
+    query = select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version)
+    if for_update:
+        query = query.with_for_update()
+    found = session.exec(query).first()
     if found is None:
         _unknown(name, version, {m.version: m for m in _versions(session, name)})
     return found

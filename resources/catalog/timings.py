@@ -65,8 +65,11 @@ class CycleTimings:
             )
         with self._db.writing() as session:
             insert_ignore(session, StageTiming, {"cycle": cycle, "stage": stage, **fields})
+            # Locked (PostgreSQL): two recorders must not mix one's start with the other's end.
             timing = session.exec(
-                select(StageTiming).where(StageTiming.cycle == cycle, StageTiming.stage == stage)
+                select(StageTiming)
+                .where(StageTiming.cycle == cycle, StageTiming.stage == stage)
+                .with_for_update()
             ).one()
             for field, value in fields.items():
                 if getattr(timing, field) != value:

@@ -67,3 +67,17 @@ def json_object(field: str, value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidRecordError(f"{field} must be a dict, got {type(value).__name__}")
     return json_value(field, value)
+
+
+def differences(stored: object, fields: dict[str, Any]) -> str:
+    """The fields of `stored` that differ from `fields`, as "name 'stored' (given 'new')"."""
+    return ", ".join(
+        f"{key} {_short(getattr(stored, key))} (given {_short(value)})"
+        for key, value in sorted(fields.items())
+        if getattr(stored, key) != value
+    )
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."

@@ -41,6 +41,11 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except MalformedFileError as error:
+        if len(error.problems) == 1:
+            raise click.ClickException(
+                f"{error.file}: {error.problems[0]}; nothing imported: fix the file and import "
+                "it again"
+            ) from None
         listing = "\n".join(f"  {problem}" for problem in error.problems[:20])
         more = len(error.problems) - 20
         tail = f"\n  … and {more} more" if more > 0 else ""

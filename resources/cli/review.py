@@ -117,12 +117,22 @@ def flags(show_all: bool) -> None:
 @click.option("--slice", "slice_name", default=None, help="Open this slice (default: all frames).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    help="Another name the page may be reached by (Host header); repeatable. Default: "
+    "localhost, 127.0.0.1, --host and, for 0.0.0.0, this machine's host names.",
+)
 @by_option
 @repo_option
 @backend_option
 @model_option
-def review(slice_name, host, port, flagged_by, repo, backend, model) -> None:
-    """Serve the review page: frames with the production model's boxes, a Flag button each."""
+def review(slice_name, host, port, allow_hosts, flagged_by, repo, backend, model) -> None:
+    """Serve the review page: frames with the production model's boxes, a Flag button each.
+
+    Beyond loopback the page needs an access token, new at every start and printed once in
+    the page's address."""
     with _one_line_errors():
         import uvicorn
 
@@ -130,18 +140,20 @@ def review(slice_name, host, port, flagged_by, repo, backend, model) -> None:
         from resources.review import MODEL_NAME, FrameSource, create_app, default_reviewer
         from resources.review.app import LOCAL_HOSTS
         from resources.review.flagging import clean_name
+        from resources.review.guards import new_token
 
         store = open_store(backend)
         reviewer = clean_name(flagged_by or default_reviewer())
         frames = FrameSource(store, repo)
         frames.selection(frames.commit(), slice_name)  # no frames, unknown slice: say so now
-        if host not in LOCAL_HOSTS:
+        hosts = allowed_hosts(host, allow_hosts)
+        token = None if is_loopback(host) else new_token()
+        if token:
             click.echo(
-                f"warning: serving on {host}: anyone who reaches it can flag frames "
-                "(no login, no CSRF protection)",
+                f"warning: serving on {host}: whoever has the token below can flag frames; "
+                f"Host must be one of {', '.join(hosts)} (add more with --allow-host)",
                 err=True,
             )
-        hosts = ("*",) if host in ("0.0.0.0", "::") else (*LOCAL_HOSTS, host)
         with Catalog() as catalog:
             app = create_app(
                 store,
@@ -150,10 +162,53 @@ def review(slice_name, host, port, flagged_by, repo, backend, model) -> None:
                 reviewer=reviewer,
                 model=model or MODEL_NAME,
                 allowed_hosts=hosts,
+                token=token,
             )
             path = f"/slices/{quote(slice_name, safe='')}" if slice_name else "/"
-            click.echo(f"Review page on http://{host}:{port}{path} as {reviewer} (Ctrl-C stops)")
+            shown = hosts[len(LOCAL_HOSTS)] if host in WILDCARD_HOSTS else host
+            address = f"http://{_bracketed(shown)}:{port}{path}"
+            if token:
+                address += f"?token={token}"
+            click.echo(f"Review page on {address} as {reviewer} (Ctrl-C stops)")
             uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the page on this machine (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def allowed_hosts(host: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The Host header values the page answers: loopback names, the bound address, `extra`,
+    and for a wildcard bind this machine's own names (never `*`)."""
+    import socket
+
+    from resources.review.app import LOCAL_HOSTS
+
+    names = list(LOCAL_HOSTS)
+    if host in WILDCARD_HOSTS:
+        names += [socket.gethostname(), socket.getfqdn()]
+    else:
+        names.append(host)
+    for name in extra:
+        if not name or "*" in name or "/" in name:
+            raise click.BadParameter(f"{name!r} is not a host name", param_hint="--allow-host")
+        names.append(name)
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def _console():

@@ -12,6 +12,7 @@ Dagster.
 from resources.interop.errors import (
     BatchRejectedError,
     InteropError,
+    InvalidRequestIdError,
     MalformedFileError,
     RequestNotFoundError,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "ExportResult",
     "ImportResult",
     "InteropError",
+    "InvalidRequestIdError",
     "LabelFile",
     "LabeledFrame",
     "MalformedFileError",

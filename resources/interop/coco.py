@@ -18,7 +18,7 @@ import polars as pl
 
 from resources.interop.errors import MalformedFileError
 from resources.interop.geometry import clipped_box, number, to_xywh
-from resources.interop.records import Box, LabeledFrame, LabelFile, frame_from_path
+from resources.interop.records import Box, LabeledFrame, LabelFile, frame_from_path, show
 from resources.tables import CLASSES
 
 SOURCE = "coco"
@@ -92,7 +92,9 @@ def parse_document(data: Any, file: str, sizes: Mapping[str, tuple[int, int]]) -
     images = _images(data["images"], sizes, problems)
     boxes: dict[int, list[Box]] = {image_id: [] for image_id in images}
     for index, annotation in enumerate(data["annotations"]):
-        aid = annotation.get("id", f"#{index}") if isinstance(annotation, dict) else f"#{index}"
+        aid = (
+            show(annotation.get("id", f"#{index}")) if isinstance(annotation, dict) else f"#{index}"
+        )
         try:
             image_id, box = _annotation(annotation, images, categories, sizes)
         except ValueError as error:
@@ -112,8 +114,10 @@ def _categories(items: list[Any], problems: list[str]) -> dict[int, str]:
         name = item.get("name") if isinstance(item, dict) else None
         if not isinstance(cid, int) or isinstance(cid, bool) or not isinstance(name, str):
             problems.append(f"category #{index}: needs an integer 'id' and a 'name'")
+        elif len(name) > 100 or not name.isprintable():
+            problems.append(f"category {show(cid)}: {show(name)!r} is not a class name")
         elif cid in categories:
-            problems.append(f"category {cid}: id used twice")
+            problems.append(f"category {show(cid)}: id used twice")
         else:
             categories[cid] = name
     return categories
@@ -127,7 +131,7 @@ def _images(
     frames: dict[str, int] = {}
     for index, item in enumerate(items):
         iid = item.get("id") if isinstance(item, dict) else None
-        where = f"image {iid if iid is not None else f'#{index}'}"
+        where = f"image {show(iid) if iid is not None else f'#{index}'}"
         if not isinstance(iid, int) or isinstance(iid, bool):
             problems.append(f"{where}: needs an integer 'id'")
             continue
@@ -136,12 +140,12 @@ def _images(
             problems.append(f"{where}: needs a 'file_name'")
             continue
         fid = frame_from_path(name, sizes)
-        where = f"{where} ({name})"
+        where = f"{where} ({show(name)})"
         width, height = item.get("width"), item.get("height")
         if iid in images:
             problems.append(f"{where}: id used twice")
         elif fid not in sizes:
-            problems.append(f"{where}: {fid!r} is not a frame of the fleet")
+            problems.append(f"{where}: {show(fid)!r} is not a frame of the fleet")
         elif fid in frames:
             problems.append(f"{where}: frame {fid} listed again (first as image {frames[fid]})")
         elif not all(
@@ -163,19 +167,24 @@ def _annotation(
     if not isinstance(annotation, dict):
         raise ValueError("not a JSON object")
     image_id, cid = annotation.get("image_id"), annotation.get("category_id")
-    if image_id not in images:
-        raise ValueError(f"image_id {image_id!r} is not an image of the file")
-    if cid not in categories:
-        raise ValueError(f"category_id {cid!r} is not a category of the file")
+    # Checked as integers first: a list or an object as an id cannot even be looked up.
+    if not _is_id(image_id) or image_id not in images:
+        raise ValueError(f"image_id {show(image_id)} is not an image of the file")
+    if not _is_id(cid) or cid not in categories:
+        raise ValueError(f"category_id {show(cid)} is not a category of the file")
     name = categories[cid]
     if name not in CLASSES:
-        raise ValueError(f"unknown class {name!r} (known: {', '.join(CLASSES)})")
+        raise ValueError(f"unknown class {show(name)!r} (known: {', '.join(CLASSES)})")
     bbox = annotation.get("bbox")
     if not isinstance(bbox, list) or len(bbox) != 4:
-        raise ValueError(f"bbox must be [x, y, width, height], not {bbox!r}")
+        raise ValueError(f"bbox must be [x, y, width, height], not {show(bbox)}")
     x, y, w, h = (number(v, f"bbox[{i}]") for i, v in enumerate(bbox))
     fid, listed_w, listed_h = images[image_id]
     # Pixels of the image the file lists; a tool that resized it gets scaled back to the frame.
     width, height = sizes[fid]
     sx, sy = width / listed_w, height / listed_h
     return image_id, (*clipped_box(x * sx, y * sy, w * sx, h * sy, width, height), name)
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -21,12 +21,17 @@ class MalformedFileError(InteropError, ValueError):
     `where: why` lines (`task 12, annotation 1001: …`)."""
 
     def __init__(self, file: str, problems: Sequence[str]):
+        file = file if file.isprintable() else repr(file)  # a file name with a newline
         self.file = file
         self.problems = list(problems)
         shown = "; ".join(self.problems[:MAX_LISTED])
         more = len(self.problems) - MAX_LISTED
         tail = f"; and {more} more problem(s)" if more > 0 else ""
         super().__init__(f"{file}: {shown}{tail}")
+
+
+class InvalidRequestIdError(InteropError, ValueError):
+    """A labeling request id that is not one the queue makes (`req-` and 12 hex digits)."""
 
 
 class RequestNotFoundError(InteropError, LookupError):

@@ -19,6 +19,7 @@ import polars as pl
 
 from resources.interop import coco, label_studio
 from resources.interop.errors import InteropError, RequestNotFoundError
+from resources.interop.records import check_request_id
 from resources.layout import FRAMES_PREFIX, request_path
 from resources.storage import frames_of_ids, predictions_of_ids, read_table
 from resources.tables import CLASSES, LABEL_REQUEST, PREDICTIONS, conform
@@ -58,6 +59,7 @@ def export_request(
     `images/`, with the folder as its document root). Predictions at or above `min_score`
     pre-annotate the Label Studio tasks; COCO gets them only when `predictions` is True, since
     COCO has no place for them apart from the labels."""
+    check_request_id(request_id)
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
         raise InteropError(f"unknown export format(s) {unknown}: use {', '.join(FORMATS)}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+from resources.interop.records import show
+
 MIN_SIDE_PX = 0.5  # a clipped box thinner than this was drawn outside the image
 
 
@@ -33,10 +35,15 @@ def to_xywh(box: tuple[float, float, float, float]) -> list[float]:
 def number(value: object, name: str) -> float:
     """`value` as a finite float, or ValueError naming the field."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number, not {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, not {value!r}")
-    return float(value)
+        shown = repr(show(value)) if isinstance(value, str) else show(value)
+        raise ValueError(f"{name} must be a number, not {shown}")
+    try:
+        as_float = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        raise ValueError(f"{name} must be a pixel or percent value, not {show(value)}") from None
+    if not math.isfinite(as_float):
+        raise ValueError(f"{name} must be finite, not {show(value)}")
+    return as_float
 
 
 def clipped_box(

@@ -1,9 +1,10 @@
 """A labeling tool's file in, a label batch on the landing branch out.
 
-The file is read whole and checked against the fleet on the ref (every frame known, every box
-inside its frame) before anything is written; then the batch goes to the landing branch
-exactly like the simulated labelers' (`upload_label_batch`), and the `label_batch_sensor` →
-`label_sets` path validates it with the GX suites and publishes it to main.
+The file (at most `MAX_FILE_BYTES`, nested at most `MAX_DEPTH` deep) is read whole and checked
+against the fleet on the ref (every frame known, every box inside its frame, request ids of the
+queue's form, label times between 2000 and now) before anything is written; then the batch
+goes to the landing branch exactly like the simulated labelers' (`upload_label_batch`), and the
+`label_batch_sensor` → `label_sets` path validates it with the GX suites and publishes it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -24,7 +26,7 @@ from resources.interop.errors import (
     MalformedFileError,
     RequestNotFoundError,
 )
-from resources.interop.records import LabelFile
+from resources.interop.records import LabelFile, check_request_id
 from resources.landing import LABEL_UPLOADS, LANDING_BRANCH
 from resources.layout import FRAMES_PREFIX, label_paths, request_path
 from resources.storage import scan_frames
@@ -33,6 +35,9 @@ from resources.versioning import NotFoundError, VersionedStore
 
 PARSERS = {label_studio.SOURCE: label_studio.parse_export, coco.SOURCE: coco.parse_document}
 _BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a Label Studio export of ~30,000 tasks; split bigger ones
+MAX_DEPTH = 32  # a Label Studio export nests 10 deep, a COCO file 5
+EXPORT_AGAIN = "export it again from the labeling tool"
 
 
 @dataclass(frozen=True)
@@ -48,21 +53,68 @@ class ImportResult:
     commit: str  # the landing commit holding the batch
 
 
-def read_label_file(path: Path | str, fmt: str, sizes: dict[str, tuple[int, int]]) -> LabelFile:
-    """Parse a Label Studio JSON export or a COCO file against the fleet's frame `sizes`."""
+def read_label_file(
+    path: Path | str,
+    fmt: str,
+    sizes: dict[str, tuple[int, int]],
+    now: datetime | None = None,
+) -> LabelFile:
+    """Parse a Label Studio JSON export or a COCO file against the fleet's frame `sizes`;
+    every way the file can be wrong is a `MalformedFileError` naming it."""
     if fmt not in PARSERS:
         raise InteropError(f"unknown label format {fmt!r}: use {', '.join(PARSERS)}")
     name = str(path)
+    data = _json_document(Path(path), name)
+    if fmt == label_studio.SOURCE:
+        return label_studio.parse_export(data, name, sizes, now)
+    return coco.parse_document(data, name, sizes)
+
+
+def _json_document(path: Path, name: str) -> Any:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise MalformedFileError(
+                name,
+                [
+                    f"{size:,} bytes, more than the {MAX_FILE_BYTES:,} a label file may have: "
+                    "export the tasks in parts and import each as its own batch"
+                ],
+            )
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise MalformedFileError(name, [f"cannot be read ({error})"]) from None
+        raise MalformedFileError(name, [f"cannot be read as UTF-8 text ({error})"]) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         where = f"line {error.lineno} column {error.colno}"
-        raise MalformedFileError(name, [f"{where}: not valid JSON ({error.msg})"]) from None
-    return PARSERS[fmt](data, name, sizes)
+        raise MalformedFileError(
+            name, [f"{where}: not valid JSON ({error.msg}): {EXPORT_AGAIN}"]
+        ) from None
+    except RecursionError:
+        raise MalformedFileError(
+            name, [f"nested deeper than the JSON parser follows: {EXPORT_AGAIN}"]
+        ) from None
+    except ValueError as error:  # an integer longer than Python converts (4,300 digits)
+        raise MalformedFileError(name, [f"{error}: {EXPORT_AGAIN}"]) from None
+    if _depth(data) > MAX_DEPTH:
+        raise MalformedFileError(name, [f"nested more than {MAX_DEPTH} deep: {EXPORT_AGAIN}"])
+    return data
+
+
+def _depth(data: Any) -> int:
+    """How deep lists and objects nest in `data` (up to one past `MAX_DEPTH`), without
+    recursion: the document could be nested as deep as the parser allows."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, list | dict):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                return depth
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return deepest
 
 
 def batch_tables(
@@ -101,6 +153,9 @@ def import_labels(
     `request_id` defaults to the one the Label Studio tasks carry; `labeler` to whoever the
     file names (else the tool). Raises before writing anything when the file is bad."""
     check_batch_id(store, repo, batch_id, ref)
+    if request_id is not None:
+        check_request_id(request_id)
+    now = now or datetime.now(UTC)
     commit = store.resolve(repo, ref)
     fleet = scan_frames(store, repo, commit).select("frame_id", "width", "height").collect()
     if fleet.is_empty():
@@ -108,7 +163,7 @@ def import_labels(
             f"no frames under {FRAMES_PREFIX} on {ref!r} of {repo!r}: ingest the fleet first"
         )
     sizes = {fid: (w, h) for fid, w, h in fleet.iter_rows()}
-    labels = read_label_file(path, fmt, sizes)
+    labels = read_label_file(path, fmt, sizes, now)
     if not labels.boxes:
         raise MalformedFileError(
             str(path),
@@ -118,11 +173,18 @@ def import_labels(
             ],
         )
     request_id = request_id or labels.request_id
-    if request_id and not store.exists(repo, commit, request_path(request_id)):
+    if request_id and not store.exists(repo, commit, request_path(check_request_id(request_id))):
         raise RequestNotFoundError(
             f"no labeling request {request_id!r} on {ref!r} ({request_path(request_id)})"
         )
-    frames, boxes, duplicates = batch_tables(labels, batch_id, labeler, now or datetime.now(UTC))
+    try:
+        frames, boxes, duplicates = batch_tables(labels, batch_id, labeler, now)
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as error:
+        # A panic is a BaseException; either way the file's values would not make a table.
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        raise MalformedFileError(
+            str(path), [f"its labels do not make a table ({type(error).__name__}: {first})"]
+        ) from None
     names = set(frames["labeler"].to_list())
     team = labeler or (names.pop() if len(names) == 1 else labels.source)
     info = {"source": labels.source, "labeler": team, "file": Path(path).name}

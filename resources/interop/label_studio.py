@@ -18,9 +18,17 @@ from xml.sax.saxutils import quoteattr
 
 import polars as pl
 
-from resources.interop.errors import MalformedFileError
+from resources.interop.errors import InvalidRequestIdError, MalformedFileError
 from resources.interop.geometry import clipped_box, number, to_percent
-from resources.interop.records import Box, LabeledFrame, LabelFile, frame_from_path
+from resources.interop.records import (
+    Box,
+    LabeledFrame,
+    LabelFile,
+    check_labeled_at,
+    check_request_id,
+    frame_from_path,
+    show,
+)
 from resources.tables import CLASSES
 
 SOURCE = "label-studio"
@@ -28,6 +36,7 @@ FROM_NAME, TO_NAME = "label", "image"  # the control and object tag names of lab
 LOCAL_FILES = "/data/local-files/?d="  # Label Studio's URL for files under its document root
 COLORS = {"orange_cone": "#ff8c00", "green_cone": "#2e8b57"}
 _EPOCH = datetime.min.replace(tzinfo=UTC)
+MAX_LABELER = 200  # characters of a labeler's name or email
 
 
 def label_config(classes: tuple[str, ...] = CLASSES) -> str:
@@ -104,9 +113,13 @@ def _prediction(
     return {"model_version": model_version, "score": score, "result": results}
 
 
-def parse_export(data: Any, file: str, sizes: Mapping[str, tuple[int, int]]) -> LabelFile:
+def parse_export(
+    data: Any, file: str, sizes: Mapping[str, tuple[int, int]], now: datetime | None = None
+) -> LabelFile:
     """A JSON export (a list of tasks) as labeled frames; `sizes` are the fleet's frames
-    (id → width, height). Every problem is collected, then raised as `MalformedFileError`."""
+    (id → width, height). Annotation times must lie between 2000 and `now` (default: the
+    clock) plus a small skew. Every problem is collected, then raised as `MalformedFileError`."""
+    now = now or datetime.now(UTC)
     tasks_ = [data] if isinstance(data, dict) else data
     if not isinstance(tasks_, list):
         kind = type(data).__name__
@@ -115,7 +128,7 @@ def parse_export(data: Any, file: str, sizes: Mapping[str, tuple[int, int]]) -> 
     seen: dict[str, str] = {}
     requests: set[str] = set()
     for index, task in enumerate(tasks_):
-        tid = task.get("id", f"#{index}") if isinstance(task, dict) else f"#{index}"
+        tid = show(task.get("id", f"#{index}")) if isinstance(task, dict) else f"#{index}"
         where = f"task {tid}"
         try:
             fid = _frame_of(task, sizes)
@@ -123,17 +136,20 @@ def parse_export(data: Any, file: str, sizes: Mapping[str, tuple[int, int]]) -> 
             if fid in seen:
                 raise ValueError(f"frame labeled again (first in {seen[fid]})")
             seen[fid] = where
+            if (request_id := task["data"].get("request_id")) is not None:
+                requests.add(_request_id(request_id))
             annotation = _latest(task.get("annotations", task.get("completions", [])))
+            if annotation is not None:
+                where = f"{where}, annotation {show(annotation.get('id', '?'))}"
+                labeler, when = _labeler(annotation), _when(annotation, now)
         except ValueError as error:
             problems.append(f"{where}: {error}")
             continue
-        if isinstance(task["data"].get("request_id"), str):
-            requests.add(task["data"]["request_id"])
         if annotation is None:
             labels.skipped += 1
             continue
         boxes = _boxes(annotation, where, sizes[fid], problems)
-        labels.frames.append(LabeledFrame(fid, boxes, _labeler(annotation), _when(annotation)))
+        labels.frames.append(LabeledFrame(fid, boxes, labeler, when))
     if problems:
         raise MalformedFileError(file, problems)
     labels.request_id = requests.pop() if len(requests) == 1 else None
@@ -150,7 +166,7 @@ def _frame_of(task: Any, sizes: Mapping[str, tuple[int, int]]) -> str:
     if not isinstance(fid, str):
         raise ValueError("names no frame (neither data.frame_id nor data.image)")
     if fid not in sizes:
-        raise ValueError(f"{fid!r} is not a frame of the fleet")
+        raise ValueError(f"{show(fid)!r} is not a frame of the fleet")
     return fid
 
 
@@ -170,14 +186,13 @@ def _latest(annotations: Any) -> dict[str, Any] | None:
 def _boxes(
     annotation: dict[str, Any], where: str, size: tuple[int, int], problems: list[str]
 ) -> list[Box]:
-    where = f"{where}, annotation {annotation.get('id', '?')}"
     results = annotation.get("result") or []
     if not isinstance(results, list):
         problems.append(f"{where}: 'result' is not a list")
         return []
     boxes = []
     for index, result in enumerate(results):
-        rid = result.get("id", f"#{index}") if isinstance(result, dict) else f"#{index}"
+        rid = show(result.get("id", f"#{index}")) if isinstance(result, dict) else f"#{index}"
         try:
             box = _box(result, *size)
         except ValueError as error:
@@ -196,13 +211,15 @@ def _box(result: Any, width: int, height: int) -> Box | None:
         raise ValueError("no 'value' object")
     if kind != "rectanglelabels":
         if {"x", "y", "width", "height"} & value.keys():  # a region we would silently lose
-            raise ValueError(f"a {kind!r} region: draw boxes with the config's RectangleLabels")
+            raise ValueError(
+                f"a {show(kind)!r} region: draw boxes with the config's RectangleLabels"
+            )
         return None  # other controls (choices, text areas) hold no box
     names = value.get("rectanglelabels")
     if not (isinstance(names, list) and len(names) == 1 and isinstance(names[0], str)):
-        raise ValueError(f"value.rectanglelabels must hold exactly one class, not {names!r}")
+        raise ValueError(f"value.rectanglelabels must hold exactly one class, not {show(names)}")
     if names[0] not in CLASSES:
-        raise ValueError(f"unknown class {names[0]!r} (known: {', '.join(CLASSES)})")
+        raise ValueError(f"unknown class {show(names[0])!r} (known: {', '.join(CLASSES)})")
     if number(value.get("rotation", 0), "value.rotation") != 0:
         raise ValueError("a rotated box: fleetloop boxes are axis-aligned (canRotate=false)")
     if number(result.get("image_rotation", 0), "image_rotation") != 0:
@@ -212,23 +229,52 @@ def _box(result: Any, width: int, height: int) -> Box | None:
     return (*clipped_box(x * sx, y * sy, w * sx, h * sy, width, height), names[0])
 
 
+def _request_id(value: Any) -> str:
+    try:
+        return check_request_id(value)
+    except InvalidRequestIdError as error:
+        raise ValueError(f"data.request_id: {error}") from None
+
+
 def _labeler(annotation: dict[str, Any]) -> str | None:
     who = annotation.get("completed_by")
     if isinstance(who, dict):
         who = who.get("email") or who.get("id")
-    return None if who is None or who == "" else f"label-studio:{who}"
+    if who is None or who == "":
+        return None
+    if isinstance(who, bool) or not isinstance(who, int | str):
+        raise ValueError(f"completed_by must be a user id or email, not {show(who)}")
+    name = str(who)
+    if len(name) > MAX_LABELER or not name.isprintable():
+        raise ValueError(f"completed_by {show(name)!r} is not a readable user name or email")
+    return f"label-studio:{name}"
 
 
-def _when(annotation: dict[str, Any]) -> datetime | None:
-    return _time(annotation.get("updated_at")) or _time(annotation.get("created_at"))
+def _when(annotation: dict[str, Any], now: datetime) -> datetime | None:
+    """When the annotation was last made (`updated_at`, else `created_at`), checked."""
+    for key in ("updated_at", "created_at"):
+        try:
+            moment = _time(annotation.get(key))
+        except ValueError as error:
+            raise ValueError(f"{key}: {error}") from None
+        if moment is not None:
+            try:
+                return check_labeled_at(moment, now)
+            except ValueError as error:
+                raise ValueError(f"{key}: {error}") from None
+    return None
 
 
 def _time(value: Any) -> datetime | None:
-    """An ISO 8601 time as UTC (naive times are UTC), or None."""
+    """An ISO 8601 time as UTC (naive times are UTC), None when absent or not a time string;
+    ValueError for a time that cannot be placed in UTC (year 1 minus an hour, 9999 plus one)."""
     if not isinstance(value, str):
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValueError(f"{show(value)!r} is out of the range of dates") from None

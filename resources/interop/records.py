@@ -5,13 +5,21 @@ from __future__ import annotations
 import re
 from collections.abc import Container
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import unquote
+
+from resources.interop.errors import InvalidRequestIdError
 
 Box = tuple[float, float, float, float, str]  # pixel corners x0, y0, x1, y1 and the class
 
 # Label Studio stores an uploaded file as `<8 hex>-<original name>`.
 _UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-")
+# The only ids the labeling queue makes (`assets.labels.queue.request_id_for`); they name files.
+REQUEST_ID = re.compile(r"req-[0-9a-f]{12}")
+EARLIEST_LABEL = datetime(2000, 1, 1, tzinfo=UTC)  # before any fleet frame existed
+CLOCK_SKEW = timedelta(hours=1)  # how far in the future a labeling tool's clock may run
+SHOWN = 60  # characters of a value quoted in a message
 
 
 @dataclass(frozen=True)
@@ -44,3 +52,46 @@ def frame_from_path(path: str, known: Container[str]) -> str:
         if stripped in known:
             return stripped
     return stem
+
+
+def show(value: Any) -> str:
+    """`value` as a short, one-line piece of a message: a file's ids and values can be anything."""
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        text = str(value) if isinstance(value, int) else value
+        if len(text) <= SHOWN and text.isprintable():
+            return text
+    text = repr(value) if not isinstance(value, list | dict) else _shape(value)
+    return text if len(text) <= SHOWN else f"{text[: SHOWN - 3]}..."
+
+
+def _shape(value: list | dict) -> str:
+    """A list or dict by its kind and size (its repr could be nested too deep to print)."""
+    return f"a list of {len(value)}" if isinstance(value, list) else f"an object of {len(value)}"
+
+
+def check_request_id(request_id: object) -> str:
+    """`request_id` when it is one the labeling queue makes (`req-` and 12 hex digits); it
+    becomes part of store paths and folder names, so nothing else is let through."""
+    if not isinstance(request_id, str) or not REQUEST_ID.fullmatch(request_id):
+        raise InvalidRequestIdError(
+            f"{show(request_id)!r} is not a labeling request id: ids are 'req-' and 12 "
+            "lowercase hex digits, as in the request's request.json"
+        )
+    return request_id
+
+
+def check_labeled_at(moment: datetime, now: datetime) -> datetime:
+    """`moment` if it is a time a label could have been made: not before 2000 and not more
+    than `CLOCK_SKEW` after `now` (a batch dated 9999 would pin its labels as newest forever)."""
+    if moment < EARLIEST_LABEL:
+        raise ValueError(
+            f"labeled at {moment.isoformat()}, before {EARLIEST_LABEL.year}: "
+            "fix the annotation's time or leave it out"
+        )
+    if moment > now + CLOCK_SKEW:
+        clock = now.isoformat(timespec="seconds")
+        raise ValueError(
+            f"labeled at {moment.isoformat()}, in the future (now {clock}): "
+            "fix the labeling tool's clock or leave the time out"
+        )
+    return moment

@@ -17,6 +17,7 @@ import polars as pl
 
 from resources.interop.export import FORMATS, export_request
 from resources.interop.label_studio import LOCAL_FILES
+from resources.interop.records import check_request_id
 from resources.labeling import LabelingService, SimulatedLabelingService
 from resources.settings import fleetloop_home
 from resources.store_resource import VersionedStoreResource, store_resource_from_env
@@ -36,7 +37,7 @@ class FileDropLabelingService(LabelingService):
         return Path(self.drop_dir) if self.drop_dir else fleetloop_home() / "labeling" / "drop"
 
     def submit(self, request_id: str, request: pl.DataFrame) -> str:
-        target = self.drop_path() / request_id
+        target = self.drop_path() / check_request_id(request_id)  # a folder name: no '../
         if target.exists():
             return str(target)
         staging = target.with_name(f".{request_id}.partial-{os.getpid()}")

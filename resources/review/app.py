@@ -5,9 +5,9 @@ Routes: `GET /` (every frame) and `GET /slices/{name}` (a slice, best first), 24
 `?page=N&min_conf=X`; `GET /frames/{id}/image.png`; `POST /frames/{id}/flags` (a form with
 `reason`, answered by a redirect back to the page, so it works without JavaScript).
 
-It is meant for one operator on 127.0.0.1: there is no login and no CSRF token. Two cheap
-guards stay on anyway: the Host header must name an allowed host (a DNS-rebinding page cannot
-reach it), and a POST whose `Origin` is another site is refused.
+It is meant for one operator on 127.0.0.1; `resources.review.guards` keeps others out: an
+explicit Host list (never `*`), the page's own Origin on every form post, and beyond loopback an
+access token on every request.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from resources.catalog import Catalog, CatalogError, InvalidRecordError, ReviewF
 from resources.review.errors import InvalidInputError, ReviewError
 from resources.review.flagging import MAX_REASON, MODEL_NAME, flag_frame, production_version
 from resources.review.frames import FrameSource
+from resources.review.guards import TokenGate, check_allowed_hosts, refuse_cross_origin
 from resources.review.overlay import Box, boxes_by_frame, font_size
 from resources.versioning import StoreError, VersionedStore
 
@@ -61,8 +62,11 @@ def create_app(
     model: str = MODEL_NAME,
     per_page: int = PER_PAGE,
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS,
+    token: str | None = None,
 ) -> Starlette:
-    """The review app over `repo` at `ref`, flagging as `reviewer` into `catalog`."""
+    """The review app over `repo` at `ref`, flagging as `reviewer` into `catalog`; only
+    `allowed_hosts` may be named in the Host header, and with `token` every request needs it."""
+    check_allowed_hosts(allowed_hosts)
     review = _Review(FrameSource(store, repo, ref), catalog, reviewer, model, per_page)
     return Starlette(
         routes=[
@@ -75,6 +79,7 @@ def create_app(
         middleware=[
             Middleware(_SecurityHeaders),
             Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)),
+            *([Middleware(TokenGate, token=token)] if token else []),
         ],
         exception_handlers={
             HTTPException: review.error,
@@ -155,7 +160,7 @@ class _Review:
 
     async def flag(self, request: Request) -> Response:
         frame_id = request.path_params["frame_id"]
-        _refuse_cross_origin(request)
+        refuse_cross_origin(request)
         form = await _form(request)
         back = _local_path(form.get("next", "/"))
         await run_in_threadpool(
@@ -231,12 +236,6 @@ def _confidence_param(request: Request, name: str, default: float) -> float:
 def _page_url(slice_name: str | None, page: int, min_conf: float) -> str:
     path = f"/slices/{quote(slice_name, safe='')}" if slice_name else "/"
     return f"{path}?{urlencode({'page': page, 'min_conf': f'{min_conf:g}'})}"
-
-
-def _refuse_cross_origin(request: Request) -> None:
-    origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host')}":
-        raise HTTPException(403, f"refusing a form posted from another origin ({origin[:100]})")
 
 
 async def _form(request: Request) -> dict[str, str]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from resources.catalog import Catalog
+from tests.catalog.faults import FaultCounter
 
 PG_USER = "postgres"
 
@@ -166,6 +167,22 @@ def fresh_db_url(request, tmp_path) -> Iterator[str]:
         return
     with postgres_schema(request.getfixturevalue("postgres_server")) as url:
         yield url
+
+
+@pytest.fixture
+def races(request) -> Iterator[FaultCounter]:
+    """Count the races a test ran; a round is counted once its invariants held."""
+    counter = FaultCounter("races", request.node.nodeid)
+    yield counter
+    counter.report()
+
+
+@pytest.fixture
+def bad_inputs(request) -> Iterator[FaultCounter]:
+    """Count the bad inputs a test saw refused with a clear error."""
+    counter = FaultCounter("bad_inputs", request.node.nodeid)
+    yield counter
+    counter.report()
 
 
 @pytest.fixture

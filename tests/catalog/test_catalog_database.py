@@ -6,6 +6,8 @@ import socket
 import sqlite3
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
@@ -63,6 +65,17 @@ def test_sqlite_connections_wait_for_the_write_lock(tmp_path):
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
+def test_sqlite_syncs_every_commit_like_the_store(tmp_path):
+    """FULL, not NORMAL: in WAL mode NORMAL leaves the last commits unsynced, so after a power
+    loss the store could hold a promotion whose alias move the catalog lost."""
+    with Catalog(f"sqlite:///{tmp_path / 'c.db'}") as catalog:
+        catalog.add_flag("f1", "blurry", flagged_by="qa")
+        with catalog._db.writing() as session:
+            assert session.exec(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        with catalog._db.reading() as session:
+            assert session.exec(text("PRAGMA synchronous")).scalar() == 2
+
+
 def test_in_memory_sqlite_keeps_its_data_between_calls():
     with Catalog("sqlite://") as catalog:
         catalog.add_flag("f1", "blurry", flagged_by="qa")
@@ -90,6 +103,37 @@ def test_a_write_lock_held_too_long_is_reported_and_reads_go_on(monkeypatch, tmp
 def test_a_url_that_is_not_one():
     with pytest.raises(InvalidRecordError, match="is not a SQLAlchemy URL"):
         Catalog("catalog.db")
+
+
+MALFORMED_URLS = [
+    "postgresql+psycopg://fleet:s3cr3t@db:notaport/catalog",  # port not a number
+    "postgresql+psycopg://fleet:s3cr3t@@db/catalog",  # a second '@'
+    "postgresql+psycopg://fleet:p@s3cr3t@127.0.0.1:1/catalog",  # '@' inside the password
+    "fleet:s3cr3t@db/catalog",  # no scheme
+    "host=db user=fleet password=s3cr3t dbname=catalog",  # a libpq string, not a URL
+    "postgresql+psycopg:///catalog?host=127.0.0.1&port=1&password=s3cr3t",  # in the query
+    "postgresql+psycopg://fleet:s3cr3t@127.0.0.1:1/catalog?connect_timeout=x",  # bad option
+    "postgresql+nosuchdriver://fleet:s3cr3t@db/catalog",
+    "mysql+pymysql://fleet:s3cr3t@db/catalog",
+    "sqlite:////tmp/catalog\0.db",
+    "postgresql+psycopg://fleet:s3cr3t pass@db:notaport/catalog",  # a space in the password
+    "postgresql+psycopg://fleet:s3cr3t_@.la$@127.0.0.1:1/catalog",  # an empty IDNA label
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS)
+def test_a_bad_url_never_shows_its_password(url, bad_inputs):
+    pytest.importorskip("psycopg", reason="psycopg is not installed")
+    with pytest.raises((InvalidRecordError, CatalogUnavailableError)) as raised:
+        with Catalog(url) as catalog:
+            assert "s3cr3t" not in catalog.url and "s3cr3t" not in repr(catalog)
+            catalog.models("cone_detector")
+    error = raised.value
+    # What a logged traceback prints: the error, its cause, and its context unless suppressed.
+    shown = [error, error.__cause__, None if error.__suppress_context__ else error.__context__]
+    assert not any("s3cr3t" in f"{e} {e!r}" for e in shown if e is not None), shown
+    assert "catalog" in str(error)
+    bad_inputs.count()
 
 
 def test_a_missing_driver_is_named():
@@ -132,3 +176,43 @@ def test_catalog_on_postgres(postgres_server):
         assert [f.frame_id for f in catalog.flags()] == ["f1"]
         with catalog._db.engine.connect() as conn:
             assert conn.execute(text("SHOW server_version")).scalar()
+
+
+URL_SHAPES = [
+    "postgresql+psycopg://fleet:{}@db:notaport/catalog",
+    "postgresql+psycopg://fleet:{}@@db/catalog",
+    "fleet:{}@db/catalog",
+    "postgresql+psycopg://fleet:{}@127.0.0.1:1/catalog?connect_timeout=x",
+    "postgresql+nosuchdriver://fleet:{}@db/catalog",
+    "host=db password={} dbname=catalog",
+    "postgresql+psycopg://fleet:{}@127.0.0.1:1/catalog",
+]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    shape=st.sampled_from(URL_SHAPES),
+    secret=st.text(
+        st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="'\"\\"),
+        min_size=6,
+        max_size=16,
+    ).map(lambda s: f"Zq{s}"),
+)
+def test_no_malformed_url_shows_any_password(shape, secret, bad_inputs):
+    pytest.importorskip("psycopg", reason="psycopg is not installed")
+    url = shape.format(secret)
+    try:
+        with Catalog(url) as catalog:
+            assert secret not in catalog.url
+            catalog.models("cone_detector")
+    except (InvalidRecordError, CatalogUnavailableError) as error:
+        context = None if error.__suppress_context__ else error.__context__
+        for shown in (error, error.__cause__, context):
+            if shown is not None:
+                assert secret not in f"{shown} {shown!r}", (url, str(shown))
+        bad_inputs.count()

@@ -127,3 +127,11 @@ def sorted_boxes(boxes: pl.DataFrame) -> pl.DataFrame:
     return boxes.select("frame_id", "x0", "y0", "x1", "y1", "cls").sort(
         "frame_id", "cls", "x0", "y0"
     )
+
+
+@pytest.fixture
+def bad_inputs(request):
+    """Count the bad inputs a test saw refused with a clear error (`bench/faults_input.py`)."""
+    from tests.catalog.faults import counter
+
+    return counter(request, "bad_inputs")

@@ -87,7 +87,7 @@ def test_a_bad_file_lists_its_problems_and_lands_nothing(run, store, request_id,
 
 
 def test_an_unknown_request_is_one_line(run, tmp_path):
-    result = run("export", "req-missing", "-f", "coco", "-o", tmp_path / "x", ok=False)
+    result = run("export", "req-00000000dead", "-f", "coco", "-o", tmp_path / "x", ok=False)
     assert result.exit_code == 1
-    assert result.output.startswith("Error: no labeling request 'req-missing'")
+    assert result.output.startswith("Error: no labeling request 'req-00000000dead'")
     assert len(result.output.strip().splitlines()) == 1

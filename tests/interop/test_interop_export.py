@@ -135,8 +135,8 @@ def test_manifest_says_how_to_send_labels_back(store, request_rows, tmp_path):
 
 
 def test_unknown_request_and_format_are_refused(store, tmp_path):
-    with pytest.raises(RequestNotFoundError, match="req-nope"):
-        export_request(store, REPO, "req-nope", tmp_path / "x")
+    with pytest.raises(RequestNotFoundError, match="req-0000000000aa"):
+        export_request(store, REPO, "req-0000000000aa", tmp_path / "x")
     with pytest.raises(InteropError, match="yolo"):
-        export_request(store, REPO, "req-nope", tmp_path / "x", formats=["yolo"])
+        export_request(store, REPO, "req-0000000000aa", tmp_path / "x", formats=["yolo"])
     assert not (tmp_path / "x").exists()

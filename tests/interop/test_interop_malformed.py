@@ -97,7 +97,7 @@ LABEL_STUDIO_BREAKAGES = {
 
 
 @pytest.mark.parametrize("breakage", LABEL_STUDIO_BREAKAGES)
-def test_bad_label_studio_exports_are_refused(store, exported, tmp_path, breakage):
+def test_bad_label_studio_exports_are_refused(store, exported, tmp_path, breakage, bad_inputs):
     damage, message = LABEL_STUDIO_BREAKAGES[breakage]
     ls = exported["label-studio"]
     damage(ls)
@@ -107,6 +107,7 @@ def test_bad_label_studio_exports_are_refused(store, exported, tmp_path, breakag
     assert message in str(raised.value)
     assert raised.value.file == str(file)
     assert uploads(store) == []
+    bad_inputs.count()
 
 
 def test_a_problem_names_task_annotation_and_result(store, exported, tmp_path):
@@ -163,7 +164,7 @@ COCO_BREAKAGES = {
 
 
 @pytest.mark.parametrize("breakage", COCO_BREAKAGES)
-def test_bad_coco_files_are_refused(store, exported, tmp_path, breakage):
+def test_bad_coco_files_are_refused(store, exported, tmp_path, breakage, bad_inputs):
     damage, message = COCO_BREAKAGES[breakage]
     coco = exported["coco"]
     damage(coco)
@@ -172,6 +173,7 @@ def test_bad_coco_files_are_refused(store, exported, tmp_path, breakage):
         import_labels(store, REPO, file, "coco", "lb-bad")
     assert message in str(raised.value)
     assert uploads(store) == []
+    bad_inputs.count()
 
 
 @pytest.mark.parametrize(
@@ -182,12 +184,13 @@ def test_bad_coco_files_are_refused(store, exported, tmp_path, breakage):
         (b"\xff\xfe".decode("latin-1"), "not valid JSON"),
     ],
 )
-def test_files_that_are_not_exports_are_refused(store, tmp_path, content, message):
+def test_files_that_are_not_exports_are_refused(store, tmp_path, content, message, bad_inputs):
     file = tmp_path / "export.json"
     file.write_text(content)
     with pytest.raises(MalformedFileError, match=message):
         import_labels(store, REPO, file, "label-studio", "lb-bad")
     assert uploads(store) == []
+    bad_inputs.count()
 
 
 def test_batch_ids_are_new_names(exported, fleet, logs, request_rows, tmp_path):
@@ -204,6 +207,6 @@ def test_batch_ids_are_new_names(exported, fleet, logs, request_rows, tmp_path):
 
 def test_an_unknown_request_is_refused(store, exported, tmp_path):
     file = write_json(tmp_path / "instances.json", exported["coco"])
-    with pytest.raises(RequestNotFoundError, match="req-typo"):
-        import_labels(store, REPO, file, "coco", "lb-1", request_id="req-typo")
+    with pytest.raises(RequestNotFoundError, match="req-0000000000bb"):
+        import_labels(store, REPO, file, "coco", "lb-1", request_id="req-0000000000bb")
     assert uploads(store) == []

@@ -30,6 +30,7 @@ MODEL = "cone_detector"
 VERSION = "v0002"
 REVIEWER = "ana"
 SURE, UNSURE = 0.9, 0.3
+BASE = "http://127.0.0.1"
 
 
 def fill_store(store: LocalStore) -> None:
@@ -117,9 +118,10 @@ def catalog(catalog_url):
 
 @pytest.fixture
 def client(store, catalog):
-    """The review app, 10 frames a page (24 frames: pages of 10, 10 and 4)."""
+    """The review app, 10 frames a page (24 frames: pages of 10, 10 and 4); requests carry the
+    `Origin` a browser sends with the page's own form posts."""
     app = create_app(store, catalog, repo=REPO, reviewer=REVIEWER, per_page=10)
-    with TestClient(app, base_url="http://127.0.0.1") as client:
+    with TestClient(app, base_url=BASE, headers={"origin": BASE}) as client:
         yield client
 
 
@@ -135,3 +137,11 @@ def card(html: str, frame_id: str) -> str:
     start = html.index(f'data-frame-id="{frame_id}"')
     end = html.find('<li class="card', start)
     return html[start : end if end != -1 else len(html)]
+
+
+@pytest.fixture
+def bad_inputs(request):
+    """Count the bad inputs a test saw refused with a clear error (`bench/faults_input.py`)."""
+    from tests.catalog.faults import counter
+
+    return counter(request, "bad_inputs")

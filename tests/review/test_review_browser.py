@@ -51,7 +51,21 @@ webdriver = pytest.importorskip("selenium.webdriver", reason="the selenium packa
 @pytest.fixture
 def server(store, catalog):
     """The review app on a free port, served until the test ends; yields its base URL."""
-    app = create_app(store, catalog, repo=REPO, reviewer=REVIEWER)
+    yield from _serve(create_app(store, catalog, repo=REPO, reviewer=REVIEWER))
+
+
+@pytest.fixture
+def token_server(store, catalog):
+    """The app as served beyond loopback (with an access token): its base URL and token."""
+    app = create_app(store, catalog, repo=REPO, reviewer=REVIEWER, token=TOKEN)
+    for url in _serve(app):
+        yield url, TOKEN
+
+
+TOKEN = "browser-test-token-0123456789abcdef"
+
+
+def _serve(app):
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, log_level="warning", lifespan="off")
@@ -122,3 +136,32 @@ def test_flag_a_frame_in_chromium(server, browser, catalog, store):
         REVIEWER,
         VERSION,
     )
+
+
+def test_the_token_opens_the_page_once_and_the_cookie_carries_the_flag(
+    token_server, browser, catalog, store
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, token = token_server
+    browser.get(f"{url}/slices/{SLICE_NAME}")
+    assert "needs its access token" in browser.page_source
+    browser.get(f"{url}/slices/{SLICE_NAME}?token={token}&min_conf=0.1")
+    assert "token" not in browser.current_url  # the redirect dropped it, the cookie holds it
+    card = browser.find_element(By.CSS_SELECTOR, "li.card")
+    frame_id = card.get_attribute("data-frame-id")
+    image = card.find_element(By.TAG_NAME, "img")
+    WebDriverWait(browser, 10).until(lambda _: image.get_attribute("complete") == "true")
+    assert browser.execute_script("return arguments[0].naturalWidth", image) == 64
+    card.find_element(By.NAME, "reason").send_keys("missed a green cone")
+    card.find_element(By.CSS_SELECTOR, "form.flag button").click()
+    WebDriverWait(browser, 10).until(seen.staleness_of(card))
+    WebDriverWait(browser, 10).until(
+        seen.presence_of_element_located(
+            (By.CSS_SELECTOR, f'li.card.flagged[data-frame-id="{frame_id}"]')
+        )
+    )
+    [flag] = catalog.flags()
+    assert (flag.frame_id, flag.reason) == (frame_id, "missed a green cone")
