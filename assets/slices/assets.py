@@ -60,12 +60,11 @@ def label_error_table(
 def build_slice_asset(spec: SliceSpec) -> dg.AssetsDefinition:
     spec.validate()
     deps = ["frames"]
-    if spec.needs_model:
-        deps.append("fleet_predictions")
-    if spec.needs_signals or spec.needs_flags:
-        # cut once per production model, after its signals: the flags read then include those
-        # operators made while the loop ran the newly promoted model over the fleet
-        deps.append("fleet_signals")
+    if spec.needs_model or spec.needs_flags:
+        # cut once per deployed model, after its whole re-prediction (detections, then
+        # signals, in the same runs): every such slice asks in the same labeling request,
+        # and the flags read then include those operators made while the fleet re-ran
+        deps += ["fleet_predictions", "fleet_signals"]
 
     @dg.asset(
         name=spec.asset_name,

@@ -34,6 +34,14 @@ def prepare_instance(home: Path) -> Path:
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
+    # Create the instance's databases here, once: the daemon and the demo process opening a
+    # new instance together race on its schema ("table alembic_version already exists").
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        instance.get_runs(limit=1)
+        instance.get_dynamic_partitions("drives")
+        instance.all_instigator_state()
     return dagster_home
 
 

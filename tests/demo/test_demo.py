@@ -20,11 +20,13 @@ from resources.demo.runner import DemoConfig, run_demo
 LINEAGE = {
     "frames": {"fleet_logs"},
     "labeling_queue": {"baseline_slice", "holdout_slice", "rain_slice", "green_cones_slice"},
-    "training_set": {"label_sets"},
+    "label_sets": {"labeling_queue"},
+    # the slices define the training set: the lineage runs from the slices to the gate
+    "training_set": {"label_sets", "baseline_slice", "holdout_slice", "rain_slice"},
     "candidate_model": {"training_set"},
     "evaluation_report": {"candidate_model"},
     "production_model": {"evaluation_report"},
-    "fleet_predictions": {"production_model", "frames"},
+    "fleet_predictions": {"deployed_model", "frames"},
 }
 
 

@@ -16,10 +16,11 @@ import pytest
 
 from assets.mining.fleet_signals import (
     DISAGREEMENT_CHECK,
-    FLEET_SIGNALS,
     FLICKER_CHECK,
+    drive_inputs,
     signal_table,
 )
+from assets.mining.registry import FLEET_SIGNALS
 from assets.mining.signals import Challenger
 from assets.models import StoredModel
 from assets.slices.declarations import SLICES
@@ -28,6 +29,7 @@ from resources.layout import (
     TRAINING_LABELS_PATH,
     challenger_path,
     request_path,
+    signals_path,
     slice_path,
 )
 from resources.storage import list_paths, read_table
@@ -94,21 +96,16 @@ def test_fleet_signals_score_every_frame_and_warn_with_their_checks(story):
     h = story.harness
     frames = read_fleet(h.store, h.repo, "main", "frames")
     signals = read_fleet(h.store, h.repo, "main", "signals")
-    assert set(signals.columns) == {
-        "frame_id",
-        "low_confidence",
-        "disagreement",
-        "flicker",
-        "label_error",
-    }
+    assert set(signals.columns) == {"frame_id", *FLEET_SIGNALS}
     assert sorted(signals["frame_id"]) == sorted(frames["frame_id"])
     for column in ("low_confidence", "disagreement", "flicker"):
         assert (signals[column] > 0).sum() > 0, f"{column} never fired on the fleet"
-    # label errors are scored on the production model's training frames only
-    manifest = read_table(h.store, h.repo, "main", MANIFEST_PATH)
+    # label errors are scored on the deployed model's training frames only, by label_review
+    production = h.catalog.alias("cone_detector", "production")
+    manifest = read_table(h.store, h.repo, production.commit, MANIFEST_PATH)
     train = set(manifest.filter(pl.col("split") == "train")["frame_id"])
-    scored = set(signals.filter(pl.col("label_error") > 0)["frame_id"])
-    assert scored and scored <= train
+    review = read_table(h.store, h.repo, "main", slice_path("label_review"))
+    assert review.height and set(review["frame_id"]) <= train
     for check in (FLICKER_CHECK, DISAGREEMENT_CHECK):
         record = h.instance.event_log_storage.get_latest_asset_check_execution_by_key(
             [dg.AssetCheckKey(dg.AssetKey("fleet_signals"), check)]
@@ -136,16 +133,13 @@ def test_the_challenger_is_promoted_with_its_model_and_predicts_with_it(story):
 
 def test_without_a_challenger_only_disagreement_goes_unscored(story):
     h = story.harness
-    production = h.catalog.alias("cone_detector", "production")
-    frames = read_fleet(h.store, h.repo, "main", "frames")
-    predictions = read_fleet(h.store, h.repo, "main", "predictions")
-    labels = read_table(h.store, h.repo, production.commit, TRAINING_LABELS_PATH)
-    manifest = read_table(h.store, h.repo, production.commit, MANIFEST_PATH)
-    train = manifest.filter(pl.col("split") == "train")["frame_id"].to_list()
-    table = signal_table(frames, predictions, None, labels, train)
-    published = read_fleet(h.store, h.repo, "main", "signals")
+    drive = read_fleet(h.store, h.repo, "main", "frames")["drive_id"][0]
+    inputs = drive_inputs(h.store, h.repo, "main", drive)
+    assert inputs.challenger is not None
+    table = signal_table(dataclasses.replace(inputs, challenger=None))
+    published = read_table(h.store, h.repo, "main", signals_path(drive))
     assert table.columns == ["frame_id", *FLEET_SIGNALS] == published.columns
-    assert (table["disagreement"] == 0).all() and (published["disagreement"] > 0).any()
+    assert (table["disagreement"] == 0).all()
     assert table.drop("disagreement").equals(published.drop("disagreement"))
 
 
@@ -169,11 +163,15 @@ def test_signal_slices_rank_frames_where_their_signal_fired(story):
 def test_the_second_request_asks_for_every_signal_and_relabels_suspect_training_frames(story):
     first, second = story.requests
     per_slice = dict(second.group_by("slice").len().iter_rows())
+    # every flagged frame is asked for (by the flags slice, or by a slice served before it:
+    # the green-cone slice may well rank a missed green cone first, depending on the model)
+    assert set(story.flagged) <= set(second["frame_id"])
+    taken_before = set(second.filter(pl.col("slice") != "flagged")["frame_id"])
     for name in SIGNAL_SLICES:
+        if name == "flagged" and set(story.flagged) <= taken_before:
+            continue
         assert per_slice.get(name, 0) > 0, f"{name} asked for nothing: {per_slice}"
         assert per_slice[name] <= SIGNAL_SIZES[name]
-    # every flagged frame is asked for (by the flags slice, or by a slice served before it)
-    assert set(story.flagged) <= set(second["frame_id"])
     # the review slice asks again for frames labeled in the first cycle, the others never do
     review = set(second.filter(pl.col("slice") == "label_review")["frame_id"])
     others = set(second.filter(pl.col("slice") != "label_review")["frame_id"])

@@ -114,7 +114,7 @@ def test_everything_shown_is_escaped(client, catalog, frames):
         ("/?min_conf=1.5", 400, "min_conf must be a number from 0 to 1"),
         ("/?min_conf=nan", 400, "min_conf must be a number from 0 to 1"),
         ("/slices/nope", 404, "no slice &#39;nope&#39; on &#39;main&#39; (slices: hard)"),
-        ("/frames/d9999-00000/image.png", 404, "frame &#39;d9999-00000&#39; is not among the frames"),
+        ("/frames/d9999-00000/image.png", 404, "&#39;d9999-00000&#39; is not among the frames"),
         ("/no/such/page", 404, "Not Found"),
     ],
 )
