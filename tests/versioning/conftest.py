@@ -1,8 +1,9 @@
 """Fixtures of the versioned-store contract suite: a `store` per backend and a fresh repository.
 
-`local` always runs. `lakefs` runs when LAKECTL_* variables point at a server and is skipped
-with the reason otherwise; its repositories get unique names and are deleted at teardown, so a
-shared server is left as it was found.
+`local` always runs. `lakefs` runs against the server LAKECTL_* variables name, or else against
+one this session starts from build/lakefs (built first when Go is here) in a temporary home and
+stops at the end; on a machine without Go it is skipped with the reason. Its repositories get
+unique names and are deleted at teardown, so a shared server is left as it was found.
 """
 
 from __future__ import annotations
@@ -22,17 +23,40 @@ LAKEFS_ENV = (
 )
 
 
+@pytest.fixture(scope="session")
+def lakefs_server(tmp_path_factory):
+    """The lakeFS server's (endpoint, access key id, secret key) for this test session."""
+    if all(os.environ.get(name) for name in LAKEFS_ENV):
+        yield tuple(os.environ[name] for name in LAKEFS_ENV)
+        return
+    from deploy.lakefs import server
+
+    try:
+        if not all(server.binary(name).exists() for name in server.COMMANDS):
+            server.build()
+        with server.serving(tmp_path_factory.mktemp("lakefs")) as running:
+            yield running.endpoint, running.access_key_id, running.secret_access_key
+    except server.LakeFSUnavailable as exc:
+        pytest.skip(f"no lakeFS server: {exc}")
+
+
+@pytest.fixture
+def lakefs_client(lakefs_server):
+    import lakefs
+
+    endpoint, key_id, secret = lakefs_server
+    return lakefs.Client(host=endpoint, username=key_id, password=secret)
+
+
 @pytest.fixture(params=["local", pytest.param("lakefs", marks=pytest.mark.lakefs)])
 def store(request, tmp_path):
     if request.param == "local":
         from resources.versioning.local import LocalStore
 
         return LocalStore(tmp_path / "store")
-    if not all(os.environ.get(name) for name in LAKEFS_ENV):
-        pytest.skip("no lakeFS server configured: set LAKECTL_SERVER_ENDPOINT_URL and credentials")
     from resources.versioning.lakefs_store import LakeFSStore
 
-    return LakeFSStore()
+    return LakeFSStore(request.getfixturevalue("lakefs_client"))
 
 
 @pytest.fixture
