@@ -28,7 +28,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 MODULE_DIR = Path(__file__).resolve().parent
@@ -219,10 +219,10 @@ def _yaml(value: object, indent: int = 0) -> str:
     return "\n".join(lines)
 
 
-def local_config(home: Path, port: int, secret: str) -> dict:
-    """lakeFS on one machine: local KV (pebble) and local blockstore, both under `home`."""
+def local_config(home: Path, secret: str) -> dict:
+    """lakeFS on one machine: local KV (pebble) and local blockstore, both under `home`
+    (`start` adds the listen address)."""
     return {
-        "listen_address": f"127.0.0.1:{port}",
         "logging": {"level": "WARN", "output": str(home / "lakefs.log")},
         "database": {"type": "local", "local": {"path": str(home / "metadata")}},
         "blockstore": {
@@ -312,13 +312,13 @@ def start(
     home: Path,
     *,
     build_dir: Path = BUILD_DIR,
-    config: dict | None = None,
+    config: Callable[[Path, str], dict] = local_config,
     timeout: float = 60.0,
     env: Mapping[str, str] | None = None,
 ) -> Server:
     """Start lakeFS under `home` (or return the one already running there), set up its admin
     once, and write `home/lakectl.yaml`. The process outlives the caller; `stop(home)` ends it.
-    `config` replaces the local-KV, local-blockstore configuration (see `local_config`)."""
+    `config(home, auth_secret)` makes lakeFS's configuration (default: `local_config`)."""
     home = home.resolve()
     if (found := running(home)) is not None:
         return found
@@ -331,8 +331,7 @@ def start(
         secret_file.write_text(secrets.token_hex(32))
         secret_file.chmod(0o600)
     port = _free_port()
-    settings = config or local_config(home, port, secret_file.read_text())
-    settings = {**settings, "listen_address": f"127.0.0.1:{port}"}
+    settings = {**config(home, secret_file.read_text()), "listen_address": f"127.0.0.1:{port}"}
     (home / "config.yaml").write_text(_yaml(settings) + "\n")
     log = home / "lakefs.out"
     with log.open("ab") as out:
