@@ -29,6 +29,7 @@ import urllib.parse
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import lakefs
@@ -647,6 +648,21 @@ def _commit_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
             f"rename {', '.join(map(repr, reserved))}"
         )
     return meta
+
+
+def client_from_lakectl_file(path: os.PathLike | str) -> lakefs.Client:
+    """A client from a lakectl config file (lakectl's own YAML: server.endpoint_url and
+    credentials), such as the one `make lakefs` writes."""
+    import yaml
+
+    try:
+        config = yaml.safe_load(Path(path).read_text()) or {}
+        endpoint = config["server"]["endpoint_url"]
+        keys = config["credentials"]
+        key_id, secret = keys["access_key_id"], keys["secret_access_key"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise BackendError(f"cannot read the lakectl config {str(path)!r}: {exc}") from exc
+    return lakefs.Client(host=endpoint, username=key_id, password=secret)
 
 
 def _client_from_environment() -> lakefs.Client:

@@ -409,3 +409,25 @@ def test_without_go_lakefs_cannot_be_built_and_says_why(monkeypatch, tmp_path):
     with pytest.raises(server.LakeFSUnavailable, match="Go is not installed"):
         server.build(tmp_path / "build")
     assert not (tmp_path / "build" / "bin").exists()
+
+
+@pytestmark_lakefs
+def test_open_store_finds_the_server_make_lakefs_started(lakefs_server, monkeypatch, tmp_path):
+    """With no LAKECTL_* settings, the lakefs backend reads $FLEETLOOP_HOME/lakefs/lakectl.yaml."""
+    from deploy.lakefs import server
+    from resources.versioning.factory import open_store
+
+    for name in [n for n in os.environ if n.startswith("LAKECTL_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.lakectl.yaml
+    monkeypatch.setenv("FLEETLOOP_HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "lakefs").mkdir(parents=True)
+    (tmp_path / "home" / "lakefs" / "lakectl.yaml").write_text(server._lakectl_yaml(*lakefs_server))
+    store = open_store("lakefs")
+    assert lakefs_server[0] in repr(store)
+    name = f"fs-{os.urandom(5).hex()}"
+    store.create_repository(name)
+    try:
+        assert name in [r.name for r in store.list_repositories()]
+    finally:
+        store.delete_repository(name)
