@@ -269,6 +269,7 @@ class ObjectStream(io.RawIOBase):
             if self._response is None:
                 self._response = self._open_at(self._pos)
                 self.requests += 1
+                self._check_length(self._response.headers.get("Content-Length"))
             chunk = self._response.read(want)
         if not chunk:
             raise BackendError(
@@ -279,6 +280,14 @@ class ObjectStream(io.RawIOBase):
         self._pos += len(chunk)
         self.fetched += len(chunk)
         return len(chunk)
+
+    def _check_length(self, length: str | None) -> None:
+        if length is not None and int(length) != self._size - self._pos:
+            self._drop()
+            raise BackendError(
+                f"the lakeFS object is {int(length) + self._pos} bytes now, not the {self._size} "
+                "it had when opened; it changed while being read: open it again"
+            )
 
     def readall(self) -> bytes:
         parts = []

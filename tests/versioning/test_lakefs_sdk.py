@@ -557,8 +557,8 @@ class RawDownload:
     """Reads stream through the client's urllib3 pool (the SDK's get_object reads the whole
     body first); this serves an object's bytes from the Range header on, like lakeFS."""
 
-    def __init__(self, data: bytes, status: int = 200):
-        self.data, self.status = data, status
+    def __init__(self, data: bytes, status: int = 200, cut_at: int | None = None):
+        self.data, self.status, self.cut_at = data, status, cut_at
         self.requests: list[dict] = []
 
     def __call__(self, method, url, headers, preload_content):
@@ -568,14 +568,17 @@ class RawDownload:
             return urllib3.HTTPResponse(body=body, status=self.status, reason="")
         start = int(headers.get("Range", "bytes=0-").removeprefix("bytes=").rstrip("-"))
         status = 206 if start else 200
-        body = io.BytesIO(self.data[start:])
-        return urllib3.HTTPResponse(body=body, status=status, preload_content=preload_content)
+        length = {"Content-Length": str(len(self.data) - start)}
+        body = io.BytesIO(self.data[start : self.cut_at])  # a cut connection ends early
+        return urllib3.HTTPResponse(
+            body=body, status=status, headers=length, preload_content=preload_content
+        )
 
 
 @pytest.fixture
 def download(client, monkeypatch):
-    def serve(data: bytes, status: int = 200) -> RawDownload:
-        fake = RawDownload(data, status)
+    def serve(data: bytes, status: int = 200, cut_at: int | None = None) -> RawDownload:
+        fake = RawDownload(data, status, cut_at)
         pool = client.sdk_client.objects_api.api_client.rest_client.pool_manager
         monkeypatch.setattr(pool, "request", fake)
         return fake
@@ -627,10 +630,17 @@ def test_read_failure_mid_stream_is_translated(store, sdk, download):
         reader.read()
 
 
-def test_object_shorter_than_its_stat_is_an_error_not_a_short_read(store, sdk, download):
+def test_an_object_that_changed_since_its_stat_is_an_error_not_wrong_bytes(store, sdk, download):
     sdk.answer(lakefs_sdk.ObjectsApi, "stat_object", sdk_stats(size_bytes=20))
     download(b"only ten b")
-    with pytest.raises(BackendError, match="ended at byte 10 of 20"):
+    with pytest.raises(BackendError, match="10 bytes now, not the 20"):
+        store.get(REPO, "main", "slices/rain.parquet")
+
+
+def test_a_cut_connection_is_an_error_not_a_short_read(store, sdk, download):
+    sdk.answer(lakefs_sdk.ObjectsApi, "stat_object", sdk_stats(size_bytes=20))
+    download(b"twenty bytes exactly", cut_at=12)
+    with pytest.raises(BackendError, match="Connection broken: IncompleteRead"):
         store.get(REPO, "main", "slices/rain.parquet")
 
 
