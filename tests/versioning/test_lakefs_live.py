@@ -460,3 +460,31 @@ def test_pyarrow_reads_a_committed_parquet_through_the_s3_gateway(
     for ref in ("main", made.id):
         read = pq.read_table(f"{lakefs_repo}/{ref}/datasets/train.parquet", filesystem=gateway)
         assert read.equals(table)
+
+
+@pytestmark_lakefs
+def test_pre_signed_transfers_put_the_bytes_on_s3_not_through_lakefs(lakefs_s3_server):
+    """esti presign_test, in the store's terms: with pre-signing, the store uploads to and
+    downloads from S3 URLs lakeFS signs, and lakeFS records the S3 address."""
+    import lakefs
+
+    from resources.versioning.lakefs_store import LakeFSStore
+
+    endpoint, key_id, secret = lakefs_s3_server
+    client = lakefs.Client(host=endpoint, username=key_id, password=secret)
+    store = LakeFSStore(client)
+    name = f"ps-{os.urandom(5).hex()}"
+    store.create_repository(name)
+    try:
+        data = os.urandom(2 * 1024 * 1024 + 1)
+        stat = store.put(name, "main", "raw/drive.bin", data, metadata={"Camera": "Front"})
+        assert stat.physical_address.startswith("s3://fleetloop/lakefs/")
+        assert (stat.size, stat.metadata) == (len(data), {"Camera": "Front"})
+        objects = client.sdk_client.objects_api
+        signed = objects.stat_object(name, "main", "raw/drive.bin", presign=True)
+        assert signed.physical_address.startswith("http://127.0.0.1:")  # moto, not lakeFS
+        assert not signed.physical_address.startswith(endpoint)
+        store.commit(name, "main", "drive")
+        assert store.get(name, "main", "raw/drive.bin") == data
+    finally:
+        store.delete_repository(name)
