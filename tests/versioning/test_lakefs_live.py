@@ -401,13 +401,13 @@ def test_an_ambiguous_commit_prefix_raises_ambiguous(lakefs_store, lakefs_repo):
 
 def test_without_go_lakefs_cannot_be_built_and_says_why(monkeypatch, tmp_path):
     """The live tests skip with this reason on a machine without Go."""
-    from deploy.lakefs import server
+    from deploy.lakefs import build
 
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(server.LakeFSUnavailable, match=r"Go is not installed.*Go >= 1\.26\.4"):
-        server.find_go()
-    with pytest.raises(server.LakeFSUnavailable, match="Go is not installed"):
-        server.build(tmp_path / "build")
+    with pytest.raises(build.LakeFSUnavailable, match=r"Go is not installed.*Go >= 1\.26\.4"):
+        build.find_go()
+    with pytest.raises(build.LakeFSUnavailable, match="Go is not installed"):
+        build.build(tmp_path / "build")
     assert not (tmp_path / "build" / "bin").exists()
 
 
