@@ -7,7 +7,8 @@ PYTEST_ARGS ?=
 QUICK ?=
 SEED ?= 0
 
-.PHONY: install system-deps test lint demo ui bench-store bench-loop bench-signals clean
+.PHONY: install system-deps test lint demo ui bench-store bench-loop bench-signals clean \
+	lakefs-build lakefs-build-if-go lakefs lakefs-stop
 
 install: $(STAMP)
 
@@ -30,8 +31,27 @@ system-deps:
 	    || echo "system-deps: apt-get failed; browser and PostgreSQL tests will skip"; \
 	else echo "system-deps: no root apt-get; browser and PostgreSQL tests will skip"; fi
 
-test: install system-deps
+# The live lakeFS tests start their own servers from build/lakefs (tests/versioning/conftest.py);
+# without Go they skip and say why.
+test: install system-deps lakefs-build-if-go
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# lakeFS v1.84.0 built from its Go module (deploy/lakefs/go.mod) into build/lakefs/bin, with the
+# web UI when npm can build it; a no-op when up to date.
+lakefs-build:
+	$(PYTHON) -m deploy.lakefs.server build
+
+lakefs-build-if-go:
+	@if command -v go >/dev/null; then $(PYTHON) -m deploy.lakefs.server build; \
+	else echo "lakefs-build: no Go; the live lakeFS tests will skip"; fi
+
+# A lakeFS server on 127.0.0.1 under $FLEETLOOP_HOME/lakefs (local KV, local blockstore), its admin
+# in $FLEETLOOP_HOME/lakefs/lakectl.yaml; `make lakefs-stop` ends it.
+lakefs: lakefs-build
+	$(PYTHON) -m deploy.lakefs.server start
+
+lakefs-stop:
+	$(PYTHON) -m deploy.lakefs.server stop
 
 lint: install
 	$(BIN)/ruff check assets resources quality tests bench

@@ -7,6 +7,10 @@ read here. The status decides the family; lakeFS's message picks the exact kind 
 covers several (a 400 is an empty commit, a dirty branch or a bad name; a 404 names the missing
 thing). Listings and object reads fail lazily, as the caller iterates or reads, so `paged` and
 `ObjectStream` keep the translation around those later calls too.
+
+Contention is told apart from refusal: lakeFS answers 429 when a branch update lost its retries
+to other writers, 503 when its KV store throttles and 500 "branch is currently locked", all
+safe to retry; 412 is a failed pre-commit or pre-merge hook, which retrying cannot fix.
 """
 
 from __future__ import annotations
@@ -152,8 +156,15 @@ def translate(
         )
     if status == 409:
         return _conflict(conflict, where, message)
-    if status in (412, 423) or (status == 500 and "locked" in text):
-        return ConflictError(f"{where} was changed by another writer ({message}); retrying is safe")
+    if status in (429, 503) or (status == 500 and "locked" in text):
+        return ConflictError(
+            f"{where} lost against concurrent writers ({message}); retrying is safe"
+        )
+    if status == 412:
+        return BackendError(
+            f"a lakeFS hook refused {where}: {message} (see the action's run in lakeFS; "
+            "retrying will not help until the hook passes)"
+        )
     if status == 400 and ("invalid" in text or "validation" in text):
         return InvalidNameError(f"lakeFS rejected a name or path for {where}: {message}")
     if status == 401:
@@ -171,7 +182,7 @@ def _where(repo: str | None, subject: str | None) -> str:
 
 def _not_found(text, message, repo, subject, missing, missing_subject) -> StoreError:
     thing = missing_subject or subject
-    if "ambiguous" in text:
+    if "ambiguous" in text:  # lakeFS says plain "not found"; LakeFSStore tells ambiguity apart
         return AmbiguousRefError(
             f"{_where(repo, thing)} is ambiguous ({message}); give more characters of the commit id"
         )
@@ -215,31 +226,83 @@ def _rest(item: Any, items: Iterator, convert: Callable, errors: ErrorScope) -> 
 
 
 class ObjectStream(io.RawIOBase):
-    """A raw stream over a lakeFS object reader (one ranged GET per `readinto`, one GET for
-    `readall`) whose failures surface as store errors; wrap it in `io.BufferedReader`."""
+    """A seekable raw stream over one object: the first read opens one streamed GET from the
+    current position, later reads continue that response, and a seek that moves the position
+    drops it, so the next read opens a ranged GET there. A sequential read costs one request
+    and a parquet reader fetches only the footer and the row groups it asks for. `open_at(pos)`
+    returns a streaming urllib3 response; failures surface as store errors."""
 
-    def __init__(self, reader: lakefs.ObjectReader, errors: ErrorScope):
+    def __init__(self, open_at: Callable[[int], Any], size: int, errors: ErrorScope):
         super().__init__()
-        self._reader = reader
+        self._open_at = open_at
+        self._size = size
         self._errors = errors
+        self._pos = 0
+        self._response: Any = None
+        self.requests = 0  # GETs opened so far
+        self.fetched = 0  # bytes received so far
 
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        position = base + offset
+        if position < 0:
+            raise ValueError(f"negative seek position {position}")
+        if position != self._pos:
+            self._drop()
+            self._pos = position
+        return position
+
     def readinto(self, buffer: Any) -> int:
-        if not len(buffer):
-            return 0  # the wrapper reads the whole object when asked for 0 bytes
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
         with self._errors():
-            chunk = self._reader.read(len(buffer))
+            if self._response is None:
+                self._response = self._open_at(self._pos)
+                self.requests += 1
+                self._check_length(self._response.headers.get("Content-Length"))
+            chunk = self._response.read(want)
+        if not chunk:
+            raise BackendError(
+                f"the lakeFS object ended at byte {self._pos} of {self._size}; it changed while "
+                "being read, or the connection was cut"
+            )
         buffer[: len(chunk)] = chunk
+        self._pos += len(chunk)
+        self.fetched += len(chunk)
         return len(chunk)
 
+    def _check_length(self, length: str | None) -> None:
+        if length is not None and int(length) != self._size - self._pos:
+            self._drop()
+            raise BackendError(
+                f"the lakeFS object is {int(length) + self._pos} bytes now, not the {self._size} "
+                "it had when opened; it changed while being read: open it again"
+            )
+
     def readall(self) -> bytes:
-        with self._errors():
-            return bytes(self._reader.read())
+        parts = []
+        while self._pos < self._size:
+            buffer = bytearray(min(self._size - self._pos, 8 * 1024 * 1024))
+            parts.append(bytes(buffer[: self.readinto(buffer)]))
+        return b"".join(parts)
+
+    def _drop(self) -> None:
+        if self._response is not None:
+            self._response.release_conn()
+            self._response = None
 
     def close(self) -> None:
-        self._reader.close()
+        self._drop()
         super().close()
 
 
@@ -247,11 +310,17 @@ def repository_record(props: Any) -> Repository:
     return Repository(props.id, props.default_branch, props.storage_namespace)
 
 
+RESERVED_METADATA_PREFIX = ".lakefs."  # lakeFS's own commit metadata, such as the merge strategy
+
+
 def commit_record(commit: Any) -> Commit:
+    """A commit's record; lakeFS's own metadata keys (every merge carries
+    `.lakefs.merge.strategy`) are left out, so metadata is what the caller wrote."""
+    metadata = commit.metadata or {}
     return Commit(
         id=commit.id,
         message=commit.message,
-        metadata=dict(commit.metadata or {}),
+        metadata={k: v for k, v in metadata.items() if not k.startswith(RESERVED_METADATA_PREFIX)},
         parents=tuple(commit.parents),
         committer=commit.committer,
         created_at=datetime.fromtimestamp(commit.creation_date, UTC),

@@ -242,11 +242,39 @@ def test_no_namespace_anywhere_is_refused_before_creating(client, sdk, monkeypat
 
 def test_create_existing_repository(store, sdk):
     sdk.answer(lakefs_sdk.RepositoriesApi, "create_repository", api_error(409, "not unique"))
+    listing = page(lakefs_sdk.RepositoryList, [sdk_repository()])
+    sdk.answer(lakefs_sdk.RepositoriesApi, "list_repositories", listing)
     sdk.answer(lakefs_sdk.RepositoriesApi, "get_repository", sdk_repository())
     with pytest.raises(AlreadyExistsError, match="repository 'drive-data' already exists"):
         store.create_repository(REPO)
     assert store.create_repository(REPO, exist_ok=True).name == REPO
     assert sdk.sent("get_repository")[-1][0] == (REPO,)
+    assert sdk.sent("list_repositories")[-1][1] == {"prefix": REPO, "amount": 1}
+
+
+def test_name_of_a_repository_deleted_moments_ago_is_waited_for(store, sdk):
+    """lakeFS answers "not unique" while its repository cache still holds a deleted record;
+    the KV-backed listing says the name is free, so the store waits and creates it."""
+    sdk.answer(
+        lakefs_sdk.RepositoriesApi,
+        "create_repository",
+        api_error(409, "error creating repository: not unique"),
+        sdk_repository(),
+    )
+    sdk.answer(lakefs_sdk.RepositoriesApi, "list_repositories", page(lakefs_sdk.RepositoryList, []))
+    assert store.create_repository(REPO).name == REPO
+    assert len(sdk.sent("create_repository")) == 2
+
+
+def test_namespace_left_by_a_deleted_repository_gets_a_fresh_suffix(store, sdk):
+    in_use = "failed to create repository: found lakeFS objects: storage namespace already in use"
+    sdk.answer(
+        lakefs_sdk.RepositoriesApi, "create_repository", api_error(400, in_use), sdk_repository()
+    )
+    store.create_repository(REPO)
+    first, second = (args[0].storage_namespace for args, _ in sdk.sent("create_repository"))
+    assert first == f"{NAMESPACE}/{REPO}"
+    assert second.startswith(f"{NAMESPACE}/{REPO}-") and len(second) == len(first) + 9
 
 
 def test_refused_storage_namespace_points_at_the_setting(store, sdk):
@@ -500,7 +528,7 @@ def test_put_pre_signed_links_the_staged_address(client, sdk, monkeypatch, uploa
 def test_put_many_uploads_each_item_without_stat(store, sdk, upload):
     items = [(f"labels/{i}.json", b"%d" % i) for i in range(3)]
     assert store.put_many(REPO, "main", iter(items)) == 3
-    assert [r["body"] for r in upload.requests] == [b"0", b"1", b"2"]
+    assert sorted(r["body"] for r in upload.requests) == [b"0", b"1", b"2"]
     assert all("path=labels%2F" in r["url"] for r in upload.requests)
     assert sdk.calls == []
 
@@ -525,67 +553,106 @@ def test_put_refuses_non_string_metadata(store):
 # -- objects: reading -----------------------------------------------------------------------
 
 
-def serve_object(data: bytes):
-    """A fake of ObjectsApi.get_object_with_http_info that honours byte ranges like lakeFS."""
+class RawDownload:
+    """Reads stream through the client's urllib3 pool (the SDK's get_object reads the whole
+    body first); this serves an object's bytes from the Range header on, like lakeFS."""
 
-    def get_object(repository, ref, path, range=None, presign=None, **_):  # noqa: A002
-        start, end = 0, len(data) - 1
-        if range:
-            first, _, last = range.removeprefix("bytes=").partition("-")
-            start, end = int(first), min(int(last) if last else end, end)
-        if start >= len(data) and data:
-            raise api_error(416, "range not satisfiable")
-        headers = {"Content-Range": f"bytes {start}-{end}/{len(data)}"}
-        return lakefs_sdk.ApiResponse(status_code=206, headers=headers, data=data[start : end + 1])
+    def __init__(self, data: bytes, status: int = 200, cut_at: int | None = None):
+        self.data, self.status, self.cut_at = data, status, cut_at
+        self.requests: list[dict] = []
 
-    return get_object
+    def __call__(self, method, url, headers, preload_content):
+        self.requests.append({"method": method, "url": url, "headers": dict(headers)})
+        if self.status != 200:
+            body = json.dumps({"message": "disk on fire"}).encode()
+            return urllib3.HTTPResponse(body=body, status=self.status, reason="")
+        start = int(headers.get("Range", "bytes=0-").removeprefix("bytes=").rstrip("-"))
+        status = 206 if start else 200
+        length = {"Content-Length": str(len(self.data) - start)}
+        body = io.BytesIO(self.data[start : self.cut_at])  # a cut connection ends early
+        return urllib3.HTTPResponse(
+            body=body, status=status, headers=length, preload_content=preload_content
+        )
 
 
-def test_open_reader_streams_ranges(store, sdk):
-    data = b"0123456789" * 10
+@pytest.fixture
+def download(client, monkeypatch):
+    def serve(data: bytes, status: int = 200, cut_at: int | None = None) -> RawDownload:
+        fake = RawDownload(data, status, cut_at)
+        pool = client.sdk_client.objects_api.api_client.rest_client.pool_manager
+        monkeypatch.setattr(pool, "request", fake)
+        return fake
+
+    return serve
+
+
+def test_open_reader_streams_one_request_and_seeks_with_a_range(store, sdk, download):
+    data = bytes(range(100))
     sdk.answer(lakefs_sdk.ObjectsApi, "stat_object", sdk_stats(size_bytes=len(data)))
-    sdk.answer(lakefs_sdk.ObjectsApi, "get_object_with_http_info", serve_object(data))
+    served = download(data)
     with store.open_reader(REPO, "v1", "slices/rain.parquet") as reader:
-        assert reader.read(5) == b"01234"
+        assert reader.seekable()
+        assert reader.read(5) == data[:5]
         assert reader.read() == data[5:]
-    (args, kwargs) = sdk.sent("get_object_with_http_info")[0]
-    assert args == (REPO, "v1", "slices/rain.parquet")
-    assert kwargs == {"range": "bytes=0-1048575", "presign": False}
-    assert len(sdk.sent("get_object_with_http_info")) == 1
+        assert len(served.requests) == 1
+        reader.seek(90)
+        assert reader.read(4) == data[90:94]
+        reader.seek(-2, io.SEEK_END)
+        assert reader.read() == data[98:]
+    first, second, third = served.requests
+    assert first["url"].startswith(f"{HOST}/api/v1/repositories/{REPO}/refs/v1/objects?")
+    assert "path=slices%2Frain.parquet" in first["url"] and "presign=false" in first["url"]
+    assert "Range" not in first["headers"] and first["headers"]["Authorization"]
+    assert (second["headers"]["Range"], third["headers"]["Range"]) == ("bytes=90-", "bytes=98-")
 
 
-def test_get_reads_whole_object_in_one_request(store, sdk):
+def test_get_reads_whole_object_in_one_request(store, sdk, download):
     sdk.answer(lakefs_sdk.ObjectsApi, "stat_object", sdk_stats())
-    sdk.answer(lakefs_sdk.ObjectsApi, "get_object_with_http_info", serve_object(b"rain frames"))
+    served = download(b"rain frames")
     assert store.get(REPO, "main", "slices/rain.parquet") == b"rain frames"
-    assert [kw["range"] for _, kw in sdk.sent("get_object_with_http_info")] == [None]
+    assert len(served.requests) == 1
 
 
-def test_open_reader_of_missing_object_fails_before_reading(store, sdk):
+def test_open_reader_of_missing_object_fails_before_reading(store, sdk, download):
     sdk.answer(lakefs_sdk.ObjectsApi, "stat_object", api_error(404, "not found"))
     sdk.answer(lakefs_sdk.CommitsApi, "get_commit", sdk_commit())
+    served = download(b"")
     with pytest.raises(ObjectNotFoundError, match="object 'gone.txt' at ref 'main' not found"):
         store.open_reader(REPO, "main", "gone.txt")
-    assert "get_object_with_http_info" not in sdk.names()
+    assert served.requests == []
 
 
-def test_read_failure_mid_stream_is_translated(store, sdk):
+def test_read_failure_mid_stream_is_translated(store, sdk, download):
     sdk.answer(lakefs_sdk.ObjectsApi, "stat_object", sdk_stats())
-    sdk.answer(lakefs_sdk.ObjectsApi, "get_object_with_http_info", api_error(500, "disk on fire"))
+    download(b"", status=500)
     reader = store.open_reader(REPO, "main", "slices/rain.parquet")
     with pytest.raises(BackendError, match="disk on fire"):
         reader.read()
 
 
-def test_pre_sign_support_is_asked_once(client, sdk):
+def test_an_object_that_changed_since_its_stat_is_an_error_not_wrong_bytes(store, sdk, download):
+    sdk.answer(lakefs_sdk.ObjectsApi, "stat_object", sdk_stats(size_bytes=20))
+    download(b"only ten b")
+    with pytest.raises(BackendError, match="10 bytes now, not the 20"):
+        store.get(REPO, "main", "slices/rain.parquet")
+
+
+def test_a_cut_connection_is_an_error_not_a_short_read(store, sdk, download):
+    sdk.answer(lakefs_sdk.ObjectsApi, "stat_object", sdk_stats(size_bytes=20))
+    download(b"twenty bytes exactly", cut_at=12)
+    with pytest.raises(BackendError, match="Connection broken: IncompleteRead"):
+        store.get(REPO, "main", "slices/rain.parquet")
+
+
+def test_pre_sign_support_is_asked_once(client, sdk, download):
     store = LakeFSStore(client, storage_namespace_root=NAMESPACE)
     sdk.answer(lakefs_sdk.ConfigApi, "get_config", storage_config(pre_sign_support=True))
-    sdk.answer(lakefs_sdk.ObjectsApi, "stat_object", sdk_stats())
-    sdk.answer(lakefs_sdk.ObjectsApi, "get_object_with_http_info", serve_object(b"abc"))
+    sdk.answer(lakefs_sdk.ObjectsApi, "stat_object", sdk_stats(size_bytes=3))
+    served = download(b"abc")
     store.get(REPO, "main", "a.txt")
     store.get(REPO, "main", "a.txt")
     assert len(sdk.sent("get_config")) == 1
-    assert all(kw["presign"] is True for _, kw in sdk.sent("get_object_with_http_info"))
+    assert all("presign=true" in r["url"] for r in served.requests)
 
 
 @pytest.mark.parametrize(
@@ -646,10 +713,10 @@ def test_list_objects_fails_at_the_call_and_pages_lazily(store, sdk):
     with pytest.raises(RefNotFoundError, match="ref 'ghost' not found"):
         store.list_objects(REPO, "ghost")
     first = page(lakefs_sdk.ObjectStatsList, [sdk_stats("a")], next_offset="a")
-    sdk.answer(lakefs_sdk.ObjectsApi, "list_objects", first, api_error(503, "overloaded"))
+    sdk.answer(lakefs_sdk.ObjectsApi, "list_objects", first, api_error(502, "overloaded"))
     listing = store.list_objects(REPO, "main")
     assert next(listing).path == "a"
-    with pytest.raises(BackendError, match="HTTP 503 overloaded"):
+    with pytest.raises(BackendError, match="HTTP 502 overloaded"):
         next(listing)
 
 
@@ -658,13 +725,16 @@ def test_list_objects_with_no_room_asks_nothing(store, sdk):
     assert sdk.calls == []
 
 
-def test_delete(store, sdk):
+def test_delete_looks_the_object_up_first(store, sdk):
+    """lakeFS answers 204 for deleting a path that is not there, so the store stats it first."""
+    sdk.answer(lakefs_sdk.ObjectsApi, "stat_object", sdk_stats(), api_error(404, "not found"))
+    sdk.answer(lakefs_sdk.CommitsApi, "get_commit", sdk_commit())
     sdk.answer(lakefs_sdk.ObjectsApi, "delete_object", None)
     store.delete(REPO, "main", "slices/rain.parquet")
     assert sdk.sent("delete_object") == [((REPO, "main", "slices/rain.parquet"), {})]
-    sdk.answer(lakefs_sdk.ObjectsApi, "delete_object", api_error(404, "not found"))
-    with pytest.raises(ObjectNotFoundError, match="object 'gone' on branch 'main' not found"):
+    with pytest.raises(ObjectNotFoundError, match="object 'gone' at ref 'main' not found"):
         store.delete(REPO, "main", "gone")
+    assert len(sdk.sent("delete_object")) == 1
 
 
 def test_uncommitted(store, sdk):
@@ -752,8 +822,29 @@ def test_get_commit_of_a_ref_expression(store, sdk):
 )
 def test_get_commit_errors(store, sdk, message, error):
     sdk.answer(lakefs_sdk.CommitsApi, "get_commit", api_error(404, message))
+    branches = page(lakefs_sdk.RefList, [lakefs_sdk.Ref(id="main", commit_id=HEAD)])
+    sdk.answer(lakefs_sdk.BranchesApi, "list_branches", branches)
+    sdk.answer(lakefs_sdk.TagsApi, "list_tags", page(lakefs_sdk.RefList, []))
+    sdk.answer(lakefs_sdk.RefsApi, "log_commits", page(lakefs_sdk.CommitList, [sdk_commit()]))
     with pytest.raises(error, match="ref 'aaaaaa'"):
         store.get_commit(REPO, "aaaaaa")
+
+
+def test_a_prefix_lakefs_calls_missing_is_ambiguous_when_two_commits_share_it(store, sdk):
+    """lakeFS answers 404 "not found" for a commit prefix matching several commits."""
+    sdk.answer(lakefs_sdk.CommitsApi, "get_commit", api_error(404, "not found"))
+    tags = page(lakefs_sdk.RefList, [lakefs_sdk.Ref(id="v1", commit_id=OTHER)])
+    sdk.answer(lakefs_sdk.BranchesApi, "list_branches", page(lakefs_sdk.RefList, []))
+    sdk.answer(lakefs_sdk.TagsApi, "list_tags", tags)
+    history = [sdk_commit("ab" + "1" * 62), sdk_commit("ab" + "2" * 62), sdk_commit(OTHER)]
+    sdk.answer(lakefs_sdk.RefsApi, "log_commits", page(lakefs_sdk.CommitList, history))
+    with pytest.raises(AmbiguousRefError, match="'ab' is ambiguous.*ab1111111111, ab2222222222"):
+        store.get_commit(REPO, "ab")
+    with pytest.raises(RefNotFoundError, match="'abc'"):
+        store.get_commit(REPO, "abc")
+    with pytest.raises(RefNotFoundError, match="'main~9'"):
+        store.get_commit(REPO, "main~9")  # not a prefix: nothing to tell apart
+    assert len(sdk.sent("log_commits")) == 2
 
 
 def test_log(store, sdk):
@@ -769,7 +860,7 @@ def test_log(store, sdk):
 def test_diff(store, sdk, two_dot, kind):
     entries = [
         diff_entry("z", "added"),
-        diff_entry("m", "conflict"),
+        diff_entry("m", "changed"),
         diff_entry("d/", "prefix_changed", "common_prefix"),
         diff_entry("a", "removed"),
     ]
@@ -781,6 +872,35 @@ def test_diff(store, sdk, two_dot, kind):
     ]
     (_, kwargs) = sdk.sent("diff_refs")[0]
     assert (kwargs["left_ref"], kwargs["right_ref"], kwargs["type"]) == ("main", "rain", kind)
+    assert "find_merge_base" not in sdk.names()
+
+
+def test_three_dot_conflicts_get_the_change_right_made_since_the_merge_base(store, sdk):
+    """lakeFS types a path both sides changed "conflict"; a removal on the right stays one."""
+    three_dot = [diff_entry("gone", "conflict"), diff_entry("m", "conflict")]
+    since_base = [
+        diff_entry("gone", "removed"),
+        diff_entry("m", "changed"),
+        diff_entry("z", "added"),
+    ]
+    sdk.answer(
+        lakefs_sdk.RefsApi,
+        "diff_refs",
+        page(lakefs_sdk.DiffList, three_dot + [diff_entry("z", "added")]),
+        page(lakefs_sdk.DiffList, since_base),
+    )
+    base = lakefs_sdk.FindMergeBaseResult(
+        base_commit_id=PARENT, source_commit_id=OTHER, destination_commit_id=HEAD
+    )
+    sdk.answer(lakefs_sdk.RefsApi, "find_merge_base", base)
+    assert store.diff(REPO, "main", "rain") == [
+        Change(ChangeType.REMOVED, "gone"),
+        Change(ChangeType.CHANGED, "m"),
+        Change(ChangeType.ADDED, "z"),
+    ]
+    assert sdk.sent("find_merge_base")[0][0] == (REPO, "rain", "main")
+    (_, second) = sdk.sent("diff_refs")[1]
+    assert (second["left_ref"], second["right_ref"], second["type"]) == (PARENT, "rain", "two_dot")
 
 
 # -- merge and revert -----------------------------------------------------------------------
@@ -840,13 +960,40 @@ def test_merge_conflict_when_the_paths_cannot_be_listed(store, sdk):
     assert caught.value.paths == []
 
 
-@pytest.mark.parametrize("status", [412, 423])
-def test_merge_lost_race_is_retryable(store, sdk, status):
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (429, "Too many attempts, try again later"),
+        (503, "Throughput exceeded. Slow down and retry"),
+        (500, "branch is currently locked, try again later"),
+    ],
+)
+def test_merge_lost_to_contention_is_retried_then_retryable(store, sdk, status, message):
     clean_branch(sdk)
-    sdk.answer(lakefs_sdk.RefsApi, "merge_into_branch", api_error(status, "try again later"))
+    sdk.answer(lakefs_sdk.RefsApi, "merge_into_branch", api_error(status, message))
     with pytest.raises(ConflictError, match="retrying is safe") as caught:
         store.merge(REPO, "rain", "main")
     assert not isinstance(caught.value, MergeConflictError)
+    assert len(sdk.sent("merge_into_branch")) == 6  # CONTENTION_RETRIES + 1
+    sdk.answer(
+        lakefs_sdk.RefsApi,
+        "merge_into_branch",
+        api_error(status, message),
+        lakefs_sdk.MergeResult(reference=HEAD),
+    )
+    sdk.answer(lakefs_sdk.CommitsApi, "get_commit", sdk_commit(parents=[PARENT, OTHER]))
+    assert store.merge(REPO, "rain", "main").id == HEAD
+
+
+def test_merge_refused_by_a_hook_is_not_retried(store, sdk):
+    """412 is a failed pre-merge hook: retrying cannot help, and a retry would run it again."""
+    clean_branch(sdk)
+    refusal = api_error(412, "pre-merge hook aborted, run id 'x': action failed")
+    sdk.answer(lakefs_sdk.RefsApi, "merge_into_branch", refusal)
+    with pytest.raises(BackendError, match="hook refused") as caught:
+        store.merge(REPO, "rain", "main")
+    assert not isinstance(caught.value, ConflictError)
+    assert len(sdk.sent("merge_into_branch")) == 1
 
 
 def test_merge_with_unknown_strategy_asks_nothing(store, sdk):
@@ -920,8 +1067,9 @@ def test_transact_runs_branch_commit_merge_delete(store, sdk):
         (403, "operation not allowed", BackendError, "forbids this on branch 'main'"),
         (404, "branch not found", RefNotFoundError, "branch 'main' not found"),
         (409, "conflict", ConflictError, "retrying is safe"),
-        (412, "Precondition failed", ConflictError, "changed by another writer"),
-        (423, "Too many attempts", ConflictError, "retrying is safe"),
+        (412, "Precondition failed", BackendError, "hook refused"),
+        (429, "Too many attempts, try again later", ConflictError, "retrying is safe"),
+        (503, "Throughput exceeded. Slow down and retry", ConflictError, "retrying is safe"),
         (500, "branch is currently locked, try again later", ConflictError, "locked"),
         (500, "database exploded", BackendError, "HTTP 500 database exploded"),
         (502, "", BackendError, "HTTP 502"),
