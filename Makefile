@@ -54,7 +54,8 @@ lakefs-stop:
 	$(PYTHON) -m deploy.lakefs.server stop
 
 lint: install
-	$(BIN)/ruff check assets resources quality tests bench
+	$(BIN)/ruff check assets resources quality entrypoints tests bench deploy
+	$(BIN)/lint-imports
 
 # The whole story headless on a persistent instance; `make demo SEED=7` runs another fleet.
 demo: install

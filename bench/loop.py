@@ -143,7 +143,7 @@ def noop_ticks(home: Path) -> dict:
 
 
 def run_story(home: Path, seed: int) -> dict:
-    from resources.demo.runner import DemoConfig, run_demo
+    from entrypoints.demo.runner import DemoConfig, run_demo
 
     return run_demo(DemoConfig(seed=seed), home, say=lambda line: print(f"  {line}", flush=True))
 

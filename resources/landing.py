@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import polars as pl
+
+from resources.storage import JSON, PARQUET, json_bytes, table_bytes
 from resources.versioning import ChangeType, ObjectStat, VersionedStore
 
 LANDING_BRANCH = "landing"
@@ -52,3 +55,37 @@ def arrivals_since(
 def upload_name(path: str, prefix: str) -> str:
     """`uploads/drives/d0007.parquet` → `d0007` (the partition key)."""
     return path[len(prefix) :].rsplit(".", 1)[0]
+
+
+def upload_drives(
+    store: VersionedStore,
+    repo: str,
+    logs: dict[str, bytes | pl.DataFrame],
+    *,
+    message: str = "fleet upload",
+) -> str:
+    """Commit drive logs (id → Parquet bytes or table) to the landing branch in one commit."""
+    ensure_landing(store, repo)
+    with store.transact(repo, LANDING_BRANCH, message, metadata={"drives": str(len(logs))}) as txn:
+        for drive_id, log in sorted(logs.items()):
+            data = log if isinstance(log, bytes) else table_bytes(log)
+            store.put(repo, txn, f"{DRIVE_UPLOADS}{drive_id}.parquet", data, content_type=PARQUET)
+    return store.get_branch(repo, LANDING_BRANCH).commit_id
+
+
+def upload_label_batch(
+    store: VersionedStore,
+    repo: str,
+    batch_id: str,
+    frames: pl.DataFrame,
+    boxes: pl.DataFrame,
+    info: dict[str, str],
+) -> str:
+    """Commit one label batch (`uploads/labels/<batch>/…`) to the landing branch."""
+    ensure_landing(store, repo)
+    base = f"{LABEL_UPLOADS}{batch_id}/"
+    with store.transact(repo, LANDING_BRANCH, f"label batch {batch_id}", metadata=info) as txn:
+        store.put(repo, txn, f"{base}frames.parquet", table_bytes(frames), content_type=PARQUET)
+        store.put(repo, txn, f"{base}boxes.parquet", table_bytes(boxes), content_type=PARQUET)
+        store.put(repo, txn, f"{base}batch.json", json_bytes(info), content_type=JSON)
+    return store.get_branch(repo, LANDING_BRANCH).commit_id

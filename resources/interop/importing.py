@@ -18,7 +18,6 @@ from typing import Any
 
 import polars as pl
 
-from resources.demo.world import upload_label_batch
 from resources.interop import coco, label_studio
 from resources.interop.errors import (
     BatchRejectedError,
@@ -27,7 +26,7 @@ from resources.interop.errors import (
     RequestNotFoundError,
 )
 from resources.interop.records import LabelFile, check_request_id
-from resources.landing import LABEL_UPLOADS, LANDING_BRANCH
+from resources.landing import LABEL_UPLOADS, LANDING_BRANCH, upload_label_batch
 from resources.layout import FRAMES_PREFIX, label_paths, request_path
 from resources.storage import scan_frames
 from resources.tables import BOXES, LABELED_FRAMES, conform

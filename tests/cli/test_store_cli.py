@@ -11,7 +11,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from resources.cli import main
+from entrypoints.cli import main
 from resources.versioning.local import LocalStore
 
 REPO = "drive-data"
@@ -235,7 +235,7 @@ def test_fsck_refuses_the_lakefs_backend_clearly(run, monkeypatch):
     class Remote:  # stands in for LakeFSStore: fsck needs the embedded store's files
         pass
 
-    module = importlib.import_module("resources.cli.store")  # the package attribute is the group
+    module = importlib.import_module("entrypoints.cli.store")  # the package attribute is the group
     monkeypatch.setattr(module, "open_store", lambda backend: Remote())
     failed(run("fsck", ok=False), "embedded store")
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from resources.demo.instance import demo_environment, repo_root
-from resources.demo.runner import DemoConfig, run_demo
+from entrypoints.demo.instance import demo_environment, repo_root
+from entrypoints.demo.runner import DemoConfig, run_demo
 
 LINEAGE = {
     "frames": {"fleet_logs"},

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from resources.cli import main
+from entrypoints.cli import main
 from tests.interop.conftest import landed, uploads
 from tests.interop.labeling_team import coco_export, label_studio_export, write_json
 

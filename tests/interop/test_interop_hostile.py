@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from resources.cli import main
+from entrypoints.cli import main
 from resources.interop import (
     InvalidRequestIdError,
     MalformedFileError,

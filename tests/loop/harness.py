@@ -16,8 +16,8 @@ import dagster as dg
 
 from assets.definitions import build_definitions
 from assets.slices.declarations import SLICES, SliceSpec
+from entrypoints.demo.world import answer_requests, upload_drives
 from resources.catalog_resource import CatalogResource
-from resources.demo.world import answer_requests, upload_drives
 from resources.detector_resource import DetectorResource
 from resources.labeling import SimulatedLabelingService
 from resources.simulation import Fleet, SimulatedLabelers

@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from resources.demo.world import upload_drives, upload_label_batch
+from entrypoints.demo.world import upload_drives, upload_label_batch
 from tests.partitions import read_fleet
 
 

@@ -15,7 +15,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from resources.demo.world import upload_label_batch
+from entrypoints.demo.world import upload_label_batch
 from resources.layout import MANIFEST_PATH, checkpoint_path, request_path, slice_path
 from resources.storage import list_paths, read_table
 from tests.loop.conftest import SIZES, SMALL_SLICES

@@ -15,9 +15,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from assets.fleet.ingest import frames_of
+from entrypoints.review import create_app
 from resources.catalog import PRODUCTION, Catalog
 from resources.layout import drive_path, slice_path
-from resources.review import create_app
 from resources.simulation import Fleet, FleetConfig
 from resources.storage import PARQUET, table_bytes
 from resources.tables import PREDICTIONS, SLICE, conform

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
+from entrypoints.review import create_app
 from resources.layout import drive_path
-from resources.review import create_app
 from resources.storage import read_table
 from resources.versioning.local import LocalStore
 from tests.review.conftest import REPO, REVIEWER, SURE, UNSURE, VERSION, card, frame_ids_on

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from resources.review import create_app
+from entrypoints.review import create_app
 from tests.review.conftest import REPO, REVIEWER, SLICE_NAME, VERSION
 
 CHROMIUM = Path("/usr/bin/chromium")

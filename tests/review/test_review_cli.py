@@ -8,7 +8,7 @@ import uvicorn
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from resources.cli import main
+from entrypoints.cli import main
 from tests.review.conftest import VERSION, frame_ids_on
 
 

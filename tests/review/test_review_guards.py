@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from resources.cli import main
-from resources.cli.review import allowed_hosts
-from resources.review import create_app
-from resources.review.guards import TOKEN_COOKIE, TOKEN_HEADER
+from entrypoints.cli import main
+from entrypoints.cli.review import allowed_hosts
+from entrypoints.review import create_app
+from entrypoints.review.guards import TOKEN_COOKIE, TOKEN_HEADER
 from tests.review.conftest import BASE, REPO, REVIEWER
 
 

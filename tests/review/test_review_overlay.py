@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from resources.review.overlay import Box, boxes_by_frame, font_size
+from entrypoints.review.overlay import Box, boxes_by_frame, font_size
 from resources.tables import PREDICTIONS, conform
 
 

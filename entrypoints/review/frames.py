@@ -13,13 +13,13 @@ from typing import Any
 
 import polars as pl
 
-from resources.layout import FRAMES_PREFIX, slice_path
-from resources.review.errors import (
+from entrypoints.review.errors import (
     InvalidInputError,
     NoFramesError,
     UnknownFrameError,
     UnknownSliceError,
 )
+from resources.layout import FRAMES_PREFIX, slice_path
 from resources.storage import list_paths, predictions_of_ids, read_table, scan_frames
 from resources.versioning import ObjectNotFoundError, VersionedStore
 

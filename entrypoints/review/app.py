@@ -5,7 +5,7 @@ Routes: `GET /` (every frame) and `GET /slices/{name}` (a slice, best first), 24
 `?page=N&min_conf=X`; `GET /frames/{id}/image.png`; `POST /frames/{id}/flags` (a form with
 `reason`, answered by a redirect back to the page, so it works without JavaScript).
 
-It is meant for one operator on 127.0.0.1; `resources.review.guards` keeps others out: an
+It is meant for one operator on 127.0.0.1; `entrypoints.review.guards` keeps others out: an
 explicit Host list (never `*`), the page's own Origin on every form post, and beyond loopback an
 access token on every request.
 """
@@ -30,12 +30,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from entrypoints.review.errors import InvalidInputError, ReviewError
+from entrypoints.review.flagging import MAX_REASON, MODEL_NAME, flag_frame, production_version
+from entrypoints.review.frames import FrameSource
+from entrypoints.review.guards import TokenGate, check_allowed_hosts, refuse_cross_origin
+from entrypoints.review.overlay import Box, boxes_by_frame, font_size
 from resources.catalog import Catalog, CatalogError, InvalidRecordError, ReviewFlag
-from resources.review.errors import InvalidInputError, ReviewError
-from resources.review.flagging import MAX_REASON, MODEL_NAME, flag_frame, production_version
-from resources.review.frames import FrameSource
-from resources.review.guards import TokenGate, check_allowed_hosts, refuse_cross_origin
-from resources.review.overlay import Box, boxes_by_frame, font_size
 from resources.versioning import StoreError, VersionedStore
 
 PER_PAGE = 24
@@ -74,7 +74,7 @@ def create_app(
             Route("/slices/{name}", review.page, methods=["GET"]),
             Route("/frames/{frame_id}/image.png", review.image, methods=["GET"]),
             Route("/frames/{frame_id}/flags", review.flag, methods=["POST"]),
-            Mount("/static", StaticFiles(packages=[("resources.review", "static")])),
+            Mount("/static", StaticFiles(packages=[("entrypoints.review", "static")])),
         ],
         middleware=[
             Middleware(_SecurityHeaders),
@@ -97,7 +97,7 @@ class _Review:
         self.frames, self.catalog, self.reviewer, self.model = frames, catalog, reviewer, model
         self.per_page = per_page
         env = jinja2.Environment(
-            loader=jinja2.PackageLoader("resources.review", "templates"),
+            loader=jinja2.PackageLoader("entrypoints.review", "templates"),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,

@@ -35,7 +35,7 @@ from resources.settings import fleetloop_home
 def demo(seed, drives, frames_per_drive, epochs, slice_scale, timeout_s, keep) -> None:
     """Replay the data-engine story headless: fleet → baseline → gaps → curated slices →
     labels → retrain → per-slice report → gated promotion. Writes $FLEETLOOP_HOME/demo.json."""
-    from resources.demo.runner import DemoConfig, DemoFailed, run_demo
+    from entrypoints.demo.runner import DemoConfig, DemoFailed, run_demo
 
     defaults = DemoConfig()
     config = DemoConfig(
@@ -58,7 +58,7 @@ def demo(seed, drives, frames_per_drive, epochs, slice_scale, timeout_s, keep) -
 @click.option("--host", default="127.0.0.1", show_default=True)
 def ui(port: int, host: str) -> None:
     """Open the Dagster UI on the demo's instance ($FLEETLOOP_HOME/dagster)."""
-    from resources.demo.instance import demo_environment, prepare_instance, repo_root
+    from entrypoints.demo.instance import demo_environment, prepare_instance, repo_root
 
     home = fleetloop_home()
     if not (home / "dagster" / "dagster.yaml").exists():

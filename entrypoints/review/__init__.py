@@ -3,16 +3,16 @@ look. `create_app` builds the local review page, `flag_frame` records a flag (th
 `fleetloop flag` uses it too); flags are rows in the catalog (`Catalog.add_flag`).
 """
 
-from resources.review.app import create_app
-from resources.review.errors import (
+from entrypoints.review.app import create_app
+from entrypoints.review.errors import (
     InvalidInputError,
     NoFramesError,
     ReviewError,
     UnknownFrameError,
     UnknownSliceError,
 )
-from resources.review.flagging import MODEL_NAME, default_reviewer, flag_frame
-from resources.review.frames import FrameSource
+from entrypoints.review.flagging import MODEL_NAME, default_reviewer, flag_frame
+from entrypoints.review.frames import FrameSource
 
 __all__ = [
     "MODEL_NAME",

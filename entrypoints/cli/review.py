@@ -40,8 +40,8 @@ by_option = click.option(
 
 @contextmanager
 def _one_line_errors() -> Iterator[None]:
+    from entrypoints.review import ReviewError
     from resources.catalog import CatalogError
-    from resources.review import ReviewError
     from resources.versioning import StoreError
 
     try:
@@ -60,8 +60,8 @@ def _one_line_errors() -> Iterator[None]:
 def flag(frame_id, reason, flagged_by, repo, backend, model) -> None:
     """Flag FRAME_ID for review (e.g. d0000-00042), saying why."""
     with _one_line_errors():
+        from entrypoints.review import MODEL_NAME, FrameSource, default_reviewer, flag_frame
         from resources.catalog import Catalog
-        from resources.review import MODEL_NAME, FrameSource, default_reviewer, flag_frame
 
         model = model or MODEL_NAME
         frames = FrameSource(open_store(backend), repo)
@@ -136,11 +136,11 @@ def review(slice_name, host, port, allow_hosts, flagged_by, repo, backend, model
     with _one_line_errors():
         import uvicorn
 
+        from entrypoints.review import MODEL_NAME, FrameSource, create_app, default_reviewer
+        from entrypoints.review.app import LOCAL_HOSTS
+        from entrypoints.review.flagging import clean_name
+        from entrypoints.review.guards import new_token
         from resources.catalog import Catalog
-        from resources.review import MODEL_NAME, FrameSource, create_app, default_reviewer
-        from resources.review.app import LOCAL_HOSTS
-        from resources.review.flagging import clean_name
-        from resources.review.guards import new_token
 
         store = open_store(backend)
         reviewer = clean_name(flagged_by or default_reviewer())
@@ -193,7 +193,7 @@ def allowed_hosts(host: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     and for a wildcard bind this machine's own names (never `*`)."""
     import socket
 
-    from resources.review.app import LOCAL_HOSTS
+    from entrypoints.review.app import LOCAL_HOSTS
 
     names = list(LOCAL_HOSTS)
     if host in WILDCARD_HOSTS:

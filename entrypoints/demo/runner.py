@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from resources.demo.instance import demo_environment, prepare_instance, running_daemon
+from entrypoints.demo.instance import demo_environment, prepare_instance, running_daemon
 
 AUTOMATION_SENSOR = "fleetloop_automation"
 MODEL_NAME = "cone_detector"
@@ -95,8 +95,8 @@ class Demo:
         import dagster as dg
 
         from assets.mining.signals import SimulatedOperator
+        from entrypoints.demo.world import answer_requests, upload_drives
         from resources.catalog import Catalog
-        from resources.demo.world import answer_requests, upload_drives
         from resources.simulation import Fleet, FleetConfig, LabelNoise, SimulatedLabelers
         from resources.store_resource import store_resource_from_env
 
@@ -182,7 +182,7 @@ class Demo:
     def _quiet(self, instance, inbox: Path) -> bool:
         import dagster as dg
 
-        from resources.demo.world import pending_requests
+        from entrypoints.demo.world import pending_requests
 
         busy = instance.get_runs(
             filters=dg.RunsFilter(
@@ -246,7 +246,12 @@ class Demo:
 
     # -- the report -----------------------------------------------------------------------
     def _summary(self, instance, catalog, store, repo, total: float, frames: int) -> dict:
-        from resources.demo.summary import baseline_vs_production, human_runs, stage_seconds, steps
+        from entrypoints.demo.summary import (
+            baseline_vs_production,
+            human_runs,
+            stage_seconds,
+            steps,
+        )
 
         decisions = catalog.decisions(MODEL_NAME)
         final = decisions[-1]
@@ -288,7 +293,7 @@ class Demo:
         """One entry per label batch the labelers answered: what was asked for, which slices
         it served, how long from its landing commit to the gate's decision, and the gain."""
         from assets.slices.declarations import declared_slices
-        from resources.demo.summary import slice_sources
+        from entrypoints.demo.summary import slice_sources
 
         sources = slice_sources(declared_slices())
         requests = {r.request_id: r for r in catalog.requests()}
@@ -337,7 +342,7 @@ def _read_report(store, uri: str) -> dict:
 
 
 def run_demo(config: DemoConfig, home: Path, say: Callable[[str], None] = print) -> dict:
-    from resources.demo.summary import slice_table
+    from entrypoints.demo.summary import slice_table
 
     summary = Demo(config, home, say).run()
     (home / "demo.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import getpass
 
+from entrypoints.review.errors import InvalidInputError
+from entrypoints.review.frames import FrameSource
 from resources.catalog import PRODUCTION, Catalog, ReviewFlag
-from resources.review.errors import InvalidInputError
-from resources.review.frames import FrameSource
 
 MODEL_NAME = "cone_detector"  # the registry name `DetectorResource` trains under
 MAX_REASON = 500

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import click
 
-from resources.cli.demo import demo, ui
-from resources.cli.labels import labels
-from resources.cli.review import flag, flags, review
-from resources.cli.store import store
+from entrypoints.cli.demo import demo, ui
+from entrypoints.cli.labels import labels
+from entrypoints.cli.review import flag, flags, review
+from entrypoints.cli.store import store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
