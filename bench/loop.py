@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         summary = json.loads((home / "demo.json").read_text())
     results["label_commit_to_decision_s"] = [c["label_to_decision_s"] for c in summary["cycles"]]
+    results["overhead_share"] = [c.get("overhead_share") for c in summary["cycles"]]
     results["demo_total_s"] = summary["total_seconds"]
     print("no-op automation ticks on the settled instance …", flush=True)
     results["noop_tick"] = noop_ticks(home)
@@ -185,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'no-op tick requests':<44}{len(tick['requested']):>12}{'0':>12}")
     for i, seconds in enumerate(results["label_commit_to_decision_s"], 1):
         print(f"{f'label commit → gate decision, cycle {i} (s)':<44}{seconds:>12}")
+    for i, share in enumerate(results["overhead_share"], 1):
+        print(f"{f'overhead share, cycle {i}':<44}{share!s:>12}{'<= 0.15':>12}")
     rows_label = f"{q['rows']:,} rows"
     print(f"{'slice query polars (' + rows_label + ', s)':<44}{q['polars_s']:>12}")
     print(f"{'slice query pandas (' + rows_label + ', s)':<44}{q['pandas_s']:>12}")

@@ -268,7 +268,7 @@ class Demo:
             catalog.record_stage(cycle, stage, started_at=_utc(now - seconds), ended_at=_utc(now))
         return {
             "seed": self.config.seed,
-            "cycles": self._cycles(catalog, store),
+            "cycles": self._cycles(catalog, store, all_steps),
             "config": asdict(self.config),
             "fleet_frames": frames,
             "slices": slices,
@@ -289,9 +289,10 @@ class Demo:
             "manual_runs": manual,
         }
 
-    def _cycles(self, catalog, store) -> list[dict]:
+    def _cycles(self, catalog, store, all_steps) -> list[dict]:
         """One entry per label batch the labelers answered: what was asked for, which slices
-        it served, how long from its landing commit to the gate's decision, and the gain."""
+        it served, how long from its landing commit to the gate's decision, how much of that
+        was not training or inference (`overhead_share`), and the gain."""
         from assets.slices.declarations import declared_slices
         from entrypoints.demo.summary import slice_sources
 
@@ -322,10 +323,29 @@ class Demo:
                 else None,
             }
             if decision is not None:
+                entry["overhead_share"] = overhead_share(
+                    all_steps, landed_at, decision.decided_at.timestamp()
+                )
                 report = _read_report(store, decision.report_path)
                 entry["delta_ap"] = {s["slice"]: s["delta_ap"] for s in report["slices"]}
             cycles.append(entry)
         return cycles
+
+
+WORK_STEPS = ("candidate_model", "evaluation_report")  # training and inference
+
+
+def overhead_share(all_steps, start: float, end: float) -> float | None:
+    """Of the seconds from a label commit (`start`) to the gate's decision (`end`), the
+    share not spent training the candidate or running the models in its evaluation."""
+    if end <= start:
+        return None
+    work = sum(
+        min(s.ended.timestamp(), end) - max(s.started.timestamp(), start)
+        for s in all_steps
+        if s.key in WORK_STEPS and s.ended.timestamp() > start and s.started.timestamp() < end
+    )
+    return round(max(0.0, (end - start) - work) / (end - start), 3)
 
 
 def _rules(decision) -> str:
