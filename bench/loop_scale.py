@@ -12,7 +12,9 @@
    byte for byte to every synthetic drive; the drives are added as dynamic partitions. Nothing
    of the synthetic fleet is read by a new drive's run, but the store's directories and the
    instance's partitions hold the whole fleet. Each size first uploads one warm-up drive (not
-   counted), then times `--uploads` new drives; the figure is their median.
+   counted), then times `--uploads` new drives; the figure is their median. Beside it, a
+   store merge of one new file into main (what each of the run's four publishes ends with),
+   which says how much of a growth is the store's.
 2. `repredict_frames_per_s`: a new deployed model over the whole fleet (350 simulated drives
    of 24 frames; `--quick`: 40) as the backfill the `deployed_model_sensor` requests (its
    RunRequests with partition-range tags, `FLEETLOOP_DRIVES_PER_RUN` = half the fleet, so two
@@ -93,6 +95,22 @@ def upload_one(world: World, fleet, drive: str) -> dict:
     }
 
 
+def store_merge_seconds(world: World, repeat: int = 3) -> float:
+    """Median seconds of what every publish ends with: merging a branch with one new file
+    into main (the other steps, branch, put and commit, are timed out of it)."""
+    vs, repo, times = world.store, world.repo, []
+    for k in range(repeat):
+        branch = f"bench-merge-probe-{k}"
+        vs.create_branch(repo, branch, "main")
+        vs.put(repo, branch, f"frames/drives/probe-{k}.parquet", b"probe %d" % k)
+        vs.commit(repo, branch, "merge probe")
+        started = time.perf_counter()
+        vs.merge(repo, branch, "main", message="merge probe")
+        times.append(time.perf_counter() - started)
+        vs.delete_branch(repo, branch)
+    return round(statistics.median(times), 3)
+
+
 DRIVE_ASSET_NAMES = sorted(["fleet_logs", "fleet_predictions", "fleet_signals", "frames"])
 
 
@@ -132,6 +150,8 @@ def upload_seconds(scratch: Path, sizes: list[int], uploads: int) -> dict:
                     f"run {timed['run_s']} s",
                     flush=True,
                 )
+        for size, world in worlds.items():
+            by_size[size]["store_merge_s"] = store_merge_seconds(world)
     for result in by_size.values():
         for name, key in (
             ("median", "seconds"),
@@ -388,6 +408,8 @@ def print_table(results: dict) -> None:
         print(f"{label:<52}{r['median']:>12}")
         detail = "  of which sensor tick / run (s)"
         print(f"{detail:<52}{r['median_sensor_s']:>5} / {r['median_run_s']:<5}")
+        detail = "  one store merge into main (s)"
+        print(f"{detail:<52}{r['store_merge_s']:>12}")
     ratio = f"ratio {list(up['seconds'])[-1]} / {list(up['seconds'])[0]}"
     print(f"{ratio:<52}{up['ratio_biggest_over_smallest']:>12}{'<= 1.5':>10}")
     for workers, r in re["by_workers"].items():
