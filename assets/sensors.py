@@ -162,18 +162,22 @@ def drive_ranges(keys: list[str], size: int) -> list[tuple[str, str]]:
 def deployed_model_sensor(
     context: dg.SensorEvaluationContext, catalog: CatalogResource, detector: DetectorResource
 ):
+    # cursor: "<moves>:<version>", the alias moves seen so far and the version it names now;
+    # run keys carry the move number, so rolling back to an earlier version re-predicts too
+    moves, _, seen = (context.cursor or "0:").partition(":")
     version = deployed_version(catalog, detector)
-    if version == context.cursor or version == NOT_DEPLOYED:
+    if version == seen or version == NOT_DEPLOYED:
         return dg.SensorResult(cursor=context.cursor)
+    move = int(moves) + 1 if moves.isdigit() else 1
     keys = context.instance.get_dynamic_partitions(drives.name)
     return dg.SensorResult(
         asset_events=[dg.AssetObservation(DEPLOYED_MODEL, tags={_DATA_VERSION: version})],
         run_requests=[
             dg.RunRequest(
-                run_key=f"repredict-{version}-{start}-{end}",
+                run_key=f"repredict-{move}-{version}-{start}-{end}",
                 tags={_RANGE_START: start, _RANGE_END: end, "fleetloop/model_version": version},
             )
             for start, end in drive_ranges(keys, DRIVES_PER_RUN)
         ],
-        cursor=version,
+        cursor=f"{move}:{version}",
     )

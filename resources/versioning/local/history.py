@@ -140,16 +140,21 @@ class LocalHistory:
                     "commit or reset them before merging into it"
                 )
             base = r.git.merge_base(ours.id, theirs.id)
-            base_tree = r.git[base].tree if base is not None else r.empty_tree
-            index = r.git.merge_trees(
-                base_tree, ours.tree, theirs.tree, flags=pygit2.enums.MergeFlag(0)
-            )
-            winners = {}
-            if index.conflicts is not None:
-                winners = _resolve_conflicts(index, chosen, repo, source, destination)
-            tree = index.write_tree(r.git)
-            if winners:
-                tree = self._apply(r, r.git[tree], winners)
+            if base == ours.id:  # the destination has not moved: the result is the source's
+                tree = theirs.tree_id
+            elif base == theirs.id:  # the source is merged already: nothing changes
+                tree = ours.tree_id
+            else:  # a real three-way merge; an index of every path, so it costs O(tree)
+                base_tree = r.git[base].tree if base is not None else r.empty_tree
+                index = r.git.merge_trees(
+                    base_tree, ours.tree, theirs.tree, flags=pygit2.enums.MergeFlag(0)
+                )
+                winners = {}
+                if index.conflicts is not None:
+                    winners = _resolve_conflicts(index, chosen, repo, source, destination)
+                tree = index.write_tree(r.git)
+                if winners:
+                    tree = self._apply(r, r.git[tree], winners)
             point("merge:trees")
             text = message or f"Merge '{source}' into '{destination}'"
             created = r.create_commit(
