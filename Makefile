@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 QUICK ?=
 SEED ?= 0
 
-.PHONY: install system-deps test lint demo ui bench-store bench-loop bench-signals clean \
+.PHONY: install system-deps test lint demo ui bench-store bench-loop bench-signals faults soak clean \
 	lakefs-build lakefs-build-if-go lakefs lakefs-stop
 
 install: $(STAMP)
@@ -68,9 +68,27 @@ ui: install
 bench-store: install
 	$(BIN)/python -m bench.store $(if $(QUICK),--quick,)
 
-# No-op automation ticks, label commit → gate decision at the demo's size, polars vs pandas.
+# No-op automation ticks, label commit → gate decision and overhead share at the demo's size,
+# polars vs pandas; then one new drive's cost by fleet size and the re-prediction backfill on
+# 1 and 2 workers (bench/results/loop_scale.json).
 bench-loop: install
 	$(BIN)/python -m bench.loop --seed $(SEED) $(if $(QUICK),--quick,)
+	$(BIN)/python -m bench.loop_scale $(if $(QUICK),--quick,)
+
+# Fault figures: kills at every store fault point, power cuts after every fsync, bad inputs,
+# catalog races (bench/results/faults.json and faults_input.json).
+faults: install
+	$(BIN)/python -m bench.faults_store
+	$(BIN)/python -m bench.faults_input
+
+# The loop tests N times over (default 3), counting flakes per test.
+SOAK ?= 3
+soak: install
+	@for i in $$(seq 1 $(SOAK)); do \
+	    $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/loop tests/demo -rf \
+	        | tee .soak-$$i.log | tail -1; done; \
+	grep -h "^FAILED" .soak-*.log | sort | uniq -c || echo "soak: no failures in $(SOAK) runs"; \
+	rm -f .soak-*.log
 
 # Each failure-finding signal's precision at k against a random sample (simulated fleet).
 bench-signals: install

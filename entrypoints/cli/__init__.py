@@ -6,6 +6,8 @@ groups so `fleetloop --help` does not pay for Dagster, torch or Great Expectatio
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 from entrypoints.cli.demo import demo, ui
@@ -18,6 +20,9 @@ from entrypoints.cli.store import store
 @click.version_option(package_name="fleetloop")
 def main() -> None:
     """fleetloop: a data engine for perception models."""
+    # Dagster marks the APIs the graph relies on (backfill policies, observable sources) as
+    # beta at every definition load; the CLI's users cannot act on that
+    warnings.filterwarnings("ignore", message=r".* is currently in beta")
 
 
 main.add_command(store)
