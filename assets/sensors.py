@@ -28,6 +28,7 @@ from resources.landing import (
     LABEL_UPLOADS,
     LANDING_COMMIT_TAG,
     arrivals_since,
+    content_key,
     ensure_landing,
     upload_name,
 )
@@ -72,7 +73,9 @@ def fleet_upload_sensor(
     known = set(context.instance.get_dynamic_partitions(drives.name))
     new = [d for d in arrived if d not in known]
     tags = {LANDING_COMMIT_TAG: arrivals.head}
-    key = arrivals.head[:12]
+    key = content_key(
+        vs, repo, arrivals.head, [p for p in arrivals.paths if p.endswith(".parquet")]
+    )
     requests = []
     if len(new) > 1:  # new partitions are added in this order, so they form one range
         requests.append(
@@ -132,10 +135,14 @@ def label_batch_sensor(context: dg.SensorEvaluationContext, store: VersionedStor
     new = [b for b in batches if b not in known]
     for batch in batches:
         context.log.info(f"label batch {batch} landed in commit {arrivals.head[:12]}")
+    files = {
+        batch: [p for p in arrivals.paths if p.startswith(f"{LABEL_UPLOADS}{batch}/")]
+        for batch in batches
+    }
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
-                run_key=f"labels-{batch}@{arrivals.head[:12]}",
+                run_key=f"labels-{batch}-{content_key(vs, repo, arrivals.head, files[batch])}",
                 partition_key=batch,
                 tags={LANDING_COMMIT_TAG: arrivals.head},
             )

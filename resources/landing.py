@@ -7,12 +7,13 @@ that validate the files and publish them to main.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import polars as pl
 
 from resources.storage import JSON, PARQUET, json_bytes, table_bytes
-from resources.versioning import ChangeType, ObjectStat, VersionedStore
+from resources.versioning import ChangeType, NotFoundError, ObjectStat, VersionedStore
 
 LANDING_BRANCH = "landing"
 LANDING_COMMIT_TAG = "fleetloop/landing_commit"  # run tag: the landing commit a run reads
@@ -44,12 +45,20 @@ def arrivals_since(
             if isinstance(entry, ObjectStat)
         ]
     else:
-        paths = [
-            change.path
-            for change in store.diff(repository, cursor, head, prefix=prefix, two_dot=True)
-            if change.type is not ChangeType.REMOVED
-        ]
+        try:
+            changes = store.diff(repository, cursor, head, prefix=prefix, two_dot=True)
+        except NotFoundError:  # a cursor that no longer resolves (a reset or recreated branch)
+            return arrivals_since(store, repository, None, prefix)
+        paths = [c.path for c in changes if c.type is not ChangeType.REMOVED]
     return Arrivals(sorted(paths), head)
+
+
+def content_key(store: VersionedStore, repository: str, ref: str, paths: list[str]) -> str:
+    """A short digest of what `paths` hold at `ref` (their checksums): a run key that names
+    the content, so the same files launch one run however often they are seen, and a fixed
+    re-upload launches another."""
+    parts = sorted(f"{p}:{store.stat(repository, ref, p).checksum}" for p in paths)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def upload_name(path: str, prefix: str) -> str:

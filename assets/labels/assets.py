@@ -176,11 +176,14 @@ def label_sets(
             tables[part] = read_table(vs, repo, landing, f"{source}{part}.parquet")
         except NotFoundError:
             problems[f"{source}{part}.parquet"] = f"missing from the upload at {landing[:12]}"
-        except Exception as error:  # a corrupt Parquet file: say so, keep main as it is
+        except (Exception, pl.exceptions.PanicException) as error:  # corrupt: keep main as is
             problems[f"{source}{part}.parquet"] = f"not readable as Parquet ({error})"
     try:
         info = read_json(vs, repo, landing, f"{source}batch.json")
     except (NotFoundError, ValueError):
+        info = {}
+    if not isinstance(info, dict):  # e.g. `[]`: say so, and keep main as it is
+        problems[f"{source}batch.json"] = f"not a JSON object but {type(info).__name__}"
         info = {}
 
     listed_ids = (

@@ -1,5 +1,6 @@
 """`fleet_predictions`: the deployed model run over the frames of each drive partition."""
 
+import os
 from dataclasses import dataclass
 
 import dagster as dg
@@ -27,6 +28,7 @@ from resources.tables import CLASSES, PREDICTIONS
 from resources.versioning import VersionedStore
 
 BATCH = 1024
+PREDICT_THREADS = int(os.environ.get("FLEETLOOP_PREDICT_THREADS", "1") or 1)
 
 
 def embedding_table(frame_ids: pl.Series, vectors: list[np.ndarray]) -> pl.DataFrame:
@@ -114,6 +116,11 @@ def fleet_predictions(
         raise dg.Failure("no model deployed yet: promote a candidate first")
     run = open_run(store, context.run.run_id, "fleet_predictions", partition_label(context))
     vs, repo = run.store, run.repository
+    import torch  # imported when used
+
+    # the runs of a re-prediction run side by side, one per core: more threads each would
+    # only make them fight over the cores
+    torch.set_num_threads(PREDICT_THREADS)
     stored = StoredModel(detector.name, production.version, production.commit)
     model, challenger = stored.load(vs, repo), stored.load_challenger(vs, repo)
     if challenger is None:

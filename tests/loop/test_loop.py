@@ -152,7 +152,16 @@ def test_a_label_commit_is_handled_once_even_after_a_restart(story, fleet, label
     # a daemon restart that lost the tick's cursor asks again under the same run key
     replay = tick(before)
     assert [r.run_key for r in replay.run_requests] == [r.run_key for r in first.run_requests]
-    h.sensor_cursors["label_batch_sensor"] = first.cursor  # the story goes on past this batch
+    # keys name the batch's content, not the landing head: after landing moved on (another
+    # upload), a replay, or a reset cursor, still asks under the same key
+    upload_label_batch(h.store, h.repo, "lb-other", batch.frames, batch.boxes, {"source": "x"})
+    moved = tick(before)
+    keys = {r.partition_key: r.run_key for r in moved.run_requests}
+    assert keys["lb-extra"] == first.run_requests[0].run_key and "lb-other" in keys
+    # a cursor that no longer resolves reads the whole landing branch instead of raising
+    lost = tick("0" * 64)
+    assert keys["lb-extra"] in {r.run_key for r in lost.run_requests}
+    h.sensor_cursors["label_batch_sensor"] = moved.cursor  # the story goes on past both
 
 
 def test_editing_a_slice_rematerializes_exactly_it_and_downstream(story):
