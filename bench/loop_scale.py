@@ -66,7 +66,7 @@ MODEL_VERSION = "bench-v{}"
 # -- 1. one new drive, by fleet size ----------------------------------------------------------
 def upload_one(world: World, fleet, drive: str) -> dict:
     """Commit `drive` on landing, tick `fleet_upload_sensor`, run what it requests."""
-    from resources.demo.world import upload_drives
+    from entrypoints.demo.world import upload_drives
     from resources.landing import LANDING_BRANCH
 
     cursor = world.store.get_branch(world.repo, LANDING_BRANCH).commit_id

@@ -58,7 +58,7 @@ def open_world(root: Path) -> Iterator[World]:
     import dagster as dg
 
     from assets.definitions import build_definitions
-    from resources.demo.instance import prepare_instance
+    from entrypoints.demo.instance import prepare_instance
     from resources.landing import ensure_landing
 
     dagster_home = prepare_instance(root)

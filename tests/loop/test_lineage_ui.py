@@ -24,9 +24,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from resources.demo.instance import demo_environment, prepare_instance, repo_root, stop
 
 from assets.slices.declarations import declared_slices
+from entrypoints.demo.instance import demo_environment, prepare_instance, repo_root, stop
 from resources.simulation import Fleet, FleetConfig
 from tests.loop.harness import LoopHarness
 
