@@ -61,7 +61,8 @@ lint: install
 demo: install
 	$(BIN)/fleetloop demo --seed $(SEED)
 
-# The Dagster UI on the demo's instance (history, checks, lineage).
+# The Dagster UI on the demo's instance (history, checks, lineage), and beside it the read-only
+# store view that the store links in its metadata open; Ctrl-C stops both.
 ui: install
 	$(BIN)/fleetloop ui
 

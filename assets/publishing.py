@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -37,6 +37,8 @@ class Publication:
     branch: str
     commit_id: str  # the audited commit on the run branch
     published_id: str | None  # the merge commit on main, None when the audit failed
+    # where it was published, so its links open in that store's browser (assets/links.py)
+    store: VersionedStore | None = field(default=None, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -114,7 +116,7 @@ class RunBranch:
     def publish(self, commit_id: str, passed: bool, message: str) -> Publication:
         """Merge the audited branch into main when it passed; keep it for inspection if not."""
         if not passed:
-            return Publication(self.name, commit_id, None)
+            return Publication(self.name, commit_id, None, self.store)
         for attempt in range(_PUBLISH_RETRIES):
             try:
                 merged = self.store.merge(
@@ -131,7 +133,7 @@ class RunBranch:
                 if attempt == _PUBLISH_RETRIES - 1:
                     raise
         self.store.delete_branch(self.repository, self.name)
-        return Publication(self.name, commit_id, merged.id)
+        return Publication(self.name, commit_id, merged.id, self.store)
 
 
 def open_run(store_resource, run_id: str, asset: str, partition: str | None = None) -> RunBranch:

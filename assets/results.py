@@ -1,5 +1,6 @@
 """What every store-backed asset reports to Dagster: the commit it produced as its data
-version, and links to the data (`lakefs://repo/<commit>/<path>`) and to its Data Docs."""
+version, the data's `lakefs://repo/<commit>/<path>` URI, and links a browser opens to the data
+and to its Data Docs (assets/links.py: the lakeFS UI, or fleetloop's store view)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,28 @@ from typing import Any
 
 import dagster as dg
 
+from assets.links import store_browser
 from assets.publishing import Publication, RunBranch, lakefs_uri
 from quality.checks import with_data_docs
 from quality.gx_runner import Validation
+from resources.versioning import VersionedStore
 
 
 def store_metadata(
-    repository: str, commit: str, paths: Sequence[str], *, branch: str | None = None
+    repository: str,
+    commit: str,
+    paths: Sequence[str],
+    *,
+    branch: str | None = None,
+    store: VersionedStore | None = None,
 ) -> dict[str, Any]:
+    """The commit, the first path's `lakefs://` URI (text: a browser cannot open it) and its
+    `store_url`, which opens in `store`'s browser (assets/links.py)."""
+    path = paths[0] if paths else ""
     meta: dict[str, Any] = {
         "store_commit": dg.MetadataValue.text(commit),
-        "lakefs_uri": dg.MetadataValue.url(
-            lakefs_uri(repository, commit, paths[0] if paths else "")
-        ),
+        "lakefs_uri": dg.MetadataValue.text(lakefs_uri(repository, commit, path)),
+        "store_url": dg.MetadataValue.url(store_browser(store).url(repository, commit, path)),
     }
     if len(paths) > 1:
         meta["paths"] = dg.MetadataValue.json(list(paths))
@@ -37,8 +47,9 @@ def published(
 ) -> dg.MaterializeResult:
     """The materialization of a published run branch: its merge commit is the data version."""
     commit = publication.data_version
+    meta = store_metadata(repository, commit, paths, store=publication.store)
     return dg.MaterializeResult(
-        metadata={**store_metadata(repository, commit, paths), **(metadata or {})},
+        metadata={**meta, **(metadata or {})},
         data_version=dg.DataVersion(commit),
     )
 
@@ -52,8 +63,12 @@ def commit_docs(run: RunBranch, prefix: str, validation: Validation) -> str:
 def docs_linked(
     result: dg.AssetCheckResult, run: RunBranch, commit: str, docs_path: str
 ) -> dg.AssetCheckResult:
-    """`result` pointing at its Data Docs page at the commit that holds them."""
-    return with_data_docs(result, lakefs_uri(run.repository, commit, docs_path))
+    """`result` pointing at its Data Docs page at the commit that holds them: `data_docs` opens
+    in a browser, `data_docs_uri` is the page's `lakefs://` URI."""
+    url = store_browser(run.store).url(run.repository, commit, docs_path)
+    linked = with_data_docs(result, url)
+    uri = dg.MetadataValue.text(lakefs_uri(run.repository, commit, docs_path))
+    return linked.with_metadata({**linked.metadata, "data_docs_uri": uri})
 
 
 def upstream_value(context: dg.AssetExecutionContext, asset: str, key: str) -> Any:

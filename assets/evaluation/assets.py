@@ -115,7 +115,7 @@ def evaluation_report(
     ).id
     yield dg.MaterializeResult(
         metadata={
-            **store_metadata(repo, commit, [f"{directory}/report.html"], branch=branch),
+            **store_metadata(repo, commit, [f"{directory}/report.html"], branch=branch, store=vs),
             "model_version": dg.MetadataValue.text(candidate.version),
             "against": dg.MetadataValue.text(production.version if production else "none"),
             "report": dg.MetadataValue.md(markdown(report, chart)),

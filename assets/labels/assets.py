@@ -122,7 +122,7 @@ def build_labeling_queue(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         per_slice = request.group_by("slice").len().sort("slice") if request.height else request
         return dg.MaterializeResult(
             metadata={
-                **store_metadata(repo, commit, paths),
+                **store_metadata(repo, commit, paths, store=vs),
                 "requested_frames": dg.MetadataValue.int(request.height),
                 "request_id": dg.MetadataValue.text(
                     request["request_id"][0] if request.height else ""

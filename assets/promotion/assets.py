@@ -13,6 +13,7 @@ import dagster as dg
 import polars as pl
 
 from assets.automation import after_upstream
+from assets.links import store_browser
 from assets.markdown import table_md
 from assets.models import candidate_branch
 from assets.promotion.gate import decide, targeted_slices
@@ -94,6 +95,9 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         rules = [rule.as_dict() for rule in decision.rules]
         rules_md = table_md(pl.DataFrame(rules))
         link = f"lakefs://{repo}/{report_commit}/{report_path}"
+        report_url = dg.MetadataValue.url(
+            store_browser(vs).url(repo, report_commit, f"{report_dir(name, version)}/report.html")
+        )
 
         if not decision.approved:
             cat.record_decision(
@@ -115,6 +119,7 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
                     "candidate": version,
                     "rules": dg.MetadataValue.md(rules_md),
                     "report": link,
+                    "report_url": report_url,
                 },
             )
             return
@@ -141,12 +146,13 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
             vs.delete_branch(repo, candidate_branch(version))
         yield dg.MaterializeResult(
             metadata={
-                **store_metadata(repo, merged, [f"{model_dir(name, version)}/model.pt"]),
+                **store_metadata(repo, merged, [f"{model_dir(name, version)}/model.pt"], store=vs),
                 "model_version": dg.MetadataValue.text(version),
                 "replaced": dg.MetadataValue.text(production.version if production else "none"),
                 "tag": dg.MetadataValue.text(f"{name}-{version}"),
                 "decision": dg.MetadataValue.md(rules_md),
-                "report": dg.MetadataValue.url(link),
+                "report": dg.MetadataValue.text(link),
+                "report_url": report_url,
             },
             data_version=dg.DataVersion(merged),
         )
@@ -154,7 +160,12 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
             check_name=PROMOTION_CHECK,
             passed=True,
             description=decision.summary(),
-            metadata={"candidate": version, "rules": dg.MetadataValue.md(rules_md), "report": link},
+            metadata={
+                "candidate": version,
+                "rules": dg.MetadataValue.md(rules_md),
+                "report": link,
+                "report_url": report_url,
+            },
         )
 
     return production_model

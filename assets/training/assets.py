@@ -309,7 +309,7 @@ def candidate_model(
     yield dg.MaterializeResult(
         metadata={
             **store_metadata(
-                repo, commit, [checkpoint_path(detector.name, version)], branch=branch
+                repo, commit, [checkpoint_path(detector.name, version)], branch=branch, store=vs
             ),
             "model_version": dg.MetadataValue.text(version),
             "train_frames": dg.MetadataValue.int(train.height),

@@ -14,6 +14,7 @@ from entrypoints.cli.demo import demo, ui
 from entrypoints.cli.labels import labels
 from entrypoints.cli.review import flag, flags, review
 from entrypoints.cli.store import store
+from entrypoints.cli.storeview import store_view
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,3 +33,4 @@ main.add_command(labels)
 main.add_command(flag)
 main.add_command(flags)
 main.add_command(review)
+main.add_command(store_view)

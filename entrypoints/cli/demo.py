@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
-from resources.settings import fleetloop_home
+from resources.settings import STORE_VIEW_PORT, fleetloop_home, store_view_url
 
 
 @click.command()
@@ -56,23 +60,63 @@ def demo(seed, drives, frames_per_drive, epochs, slice_scale, timeout_s, keep) -
 @click.command()
 @click.option("--port", type=int, default=3000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-def ui(port: int, host: str) -> None:
-    """Open the Dagster UI on the demo's instance ($FLEETLOOP_HOME/dagster)."""
+@click.option(
+    "--store-port",
+    type=int,
+    default=None,
+    help="Port of the read-only store view that the store links in Dagster open "
+    "(default: the port of $FLEETLOOP_STORE_VIEW_URL, else 3030).",
+)
+def ui(port: int, host: str, store_port: int | None) -> None:
+    """Open the Dagster UI on the demo's instance ($FLEETLOOP_HOME/dagster), with the store
+    view beside it (the embedded store only; lakeFS links open lakeFS's own UI). Ctrl-C or
+    SIGTERM stops both."""
     from entrypoints.demo.instance import demo_environment, prepare_instance, repo_root
 
     home = fleetloop_home()
     if not (home / "dagster" / "dagster.yaml").exists():
         prepare_instance(home)
-    env = demo_environment(home)
-    webserver = Path(sys.executable).with_name("dagster-webserver")
-    command = [
-        str(webserver),
-        "-w",
-        str(repo_root() / "workspace.yaml"),
-        "-h",
-        host,
-        "-p",
-        str(port),
+    env = {**os.environ, **demo_environment(home)}
+    webserver = [
+        str(Path(sys.executable).with_name("dagster-webserver")),
+        *("-w", str(repo_root() / "workspace.yaml"), "-h", host, "-p", str(port)),
     ]
-    click.echo(f"Dagster UI on http://{host}:{port} (instance {env['DAGSTER_HOME']})")
-    raise SystemExit(subprocess.call(command, cwd=repo_root(), env={**os.environ, **env}))
+    signal.signal(signal.SIGTERM, _interrupt)  # a `kill` stops both servers, as Ctrl-C does
+    code = 130
+    try:
+        with contextlib.ExitStack() as stack:
+            if env.get("FLEETLOOP_STORE", "local").lower() != "lakefs":
+                store_port = store_port or urlsplit(store_view_url()).port or STORE_VIEW_PORT
+                # Runs launched from this UI link to the view started beside it.
+                env["FLEETLOOP_STORE_VIEW_URL"] = f"http://{host}:{store_port}"
+                view = [
+                    str(Path(sys.executable).with_name("fleetloop")),
+                    *("store-view", "--host", host, "--port", str(store_port)),
+                ]
+                stack.enter_context(_process(view, cwd=repo_root(), env=env))
+            click.echo(f"Dagster UI on http://{host}:{port} (instance {env['DAGSTER_HOME']})")
+            dagster = stack.enter_context(_process(webserver, cwd=repo_root(), env=env))
+            code = dagster.wait()
+    except KeyboardInterrupt:
+        pass
+    raise SystemExit(code)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _process(command: list[str], **kwargs) -> Iterator[subprocess.Popen]:
+    """`command` running for the block; stopped (SIGTERM, then SIGKILL) when it ends."""
+    process = subprocess.Popen(command, **kwargs)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -119,6 +119,11 @@ class LakeFSStore(VersionedStore):
     def __repr__(self) -> str:
         return f"LakeFSStore({self._client.config.host!r})"
 
+    def web_endpoint(self) -> str | None:
+        # The client's host is the API's address (`<endpoint>/api/v1`); the UI is at its root.
+        host = self._client.config.host.rstrip("/")
+        return host.removesuffix("/api/v1")
+
     # Builders of wrapper objects; each checks its names first, so bad input never leaves.
     def _repo(self, name: str) -> lakefs.Repository:
         return lakefs.Repository(check_repository_name(name), client=self._client)

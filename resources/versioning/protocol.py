@@ -35,6 +35,11 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 
 class VersionedStore(abc.ABC):
+    def web_endpoint(self) -> str | None:
+        """The address of the backend's own web UI, where objects open in a browser; None for a
+        backend without one (the embedded store, which `fleetloop ui` serves read-only)."""
+        return None
+
     # -- repositories ---------------------------------------------------------------------
     @abc.abstractmethod
     def create_repository(

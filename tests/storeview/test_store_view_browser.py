@@ -1,0 +1,134 @@
+"""The Data Docs link of a check opens in a real browser: one `fleet_logs` run on the embedded
+store commits GX Data Docs, the check's `data_docs` URL is read back from the instance, the
+store view serves the store as `fleetloop store-view` in a subprocess, and headless Chromium
+(Debian's, through Selenium and its `chromedriver`) shows the GX page, and its relative links
+open.
+
+Skipped, saying why, when Chromium, its driver or the `selenium` package is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets.fleet.assets import fleet_logs
+from entrypoints.demo.world import upload_drives
+from quality.checks import DRIVE_LOGS_CHECK
+from resources.simulation import Fleet, FleetConfig
+from resources.store_resource import LocalStoreResource
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",  # root in a container has no user namespaces for the sandbox
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+)
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no headless Chromium at {CHROMIUM}"),
+    pytest.mark.skipif(not CHROMEDRIVER.exists(), reason=f"no chromedriver at {CHROMEDRIVER}"),
+]
+webdriver = pytest.importorskip("selenium.webdriver", reason="the selenium package is missing")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def store_view(tmp_path):
+    """`fleetloop store-view` over `$FLEETLOOP_HOME/store` on a free port; its base URL."""
+    port = _free_port()
+    env = {**os.environ, "FLEETLOOP_HOME": str(tmp_path), "FLEETLOOP_STORE": "local"}
+    command = [str(Path(sys.executable).with_name("fleetloop")), "store-view", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        assert process.poll() is None, "the store view exited"
+        try:
+            urllib.request.urlopen(f"{base}/", timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the store view did not start"
+            time.sleep(0.1)
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}"):
+        options.add_argument(flag)
+    # An explicit driver path: Selenium Manager (which would go online) is never consulted.
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+    shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
+
+
+def test_data_docs_link_opens_the_gx_page(tmp_path, monkeypatch, store_view, browser):
+    from selenium.webdriver.common.by import By
+
+    monkeypatch.setenv("FLEETLOOP_STORE_VIEW_URL", store_view)
+    resource = LocalStoreResource(root=str(tmp_path / "store"))
+    fleet = Fleet(FleetConfig(seed=3, drives=1, frames_per_drive=6))
+    [drive] = fleet.drive_ids
+    upload_drives(
+        resource.ensure_repository(), resource.repository, {drive: fleet.drive_log(drive)}
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("drives", [drive])
+    result = dg.materialize(
+        [fleet_logs], instance=instance, resources={"store": resource}, partition_key=drive
+    )
+    assert result.success
+
+    key = dg.AssetCheckKey(dg.AssetKey("fleet_logs"), DRIVE_LOGS_CHECK)
+    record = instance.get_latest_asset_check_evaluation_record(key)
+    metadata = record.event.dagster_event.event_specific_data.metadata
+    url = metadata["data_docs"].value
+    assert url.startswith(f"{store_view}/drive-data/") and url.endswith(".html")
+    assert metadata["data_docs_uri"].value.startswith("lakefs://drive-data/")
+
+    browser.get(url)
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "Validation" in body or "drive_log" in body, body[:500]
+    # GX takes its css and js from CDNs (the index's tables are filled by that js); the site's
+    # own relative links, to its index and the suite's expectations, resolve and open.
+    index = browser.find_element(By.CSS_SELECTOR, 'a[href$="index.html"]').get_attribute("href")
+    suite = browser.find_element(By.CSS_SELECTOR, 'a[href*="expectations/"]').get_attribute("href")
+    assert index.startswith(store_view) and suite.startswith(store_view), (index, suite)
+    browser.get(suite)
+    assert "drive_log" in browser.find_element(By.TAG_NAME, "body").text
+    browser.get(index)
+    assert "Validation Results" in browser.find_element(By.TAG_NAME, "body").text
