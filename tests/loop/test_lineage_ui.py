@@ -12,7 +12,6 @@ slice nodes. The webserver and the browser are started and stopped by the fixtur
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -28,21 +27,9 @@ import pytest
 from assets.slices.declarations import declared_slices
 from entrypoints.demo.instance import demo_environment, prepare_instance, repo_root, stop
 from resources.simulation import Fleet, FleetConfig
+from tests.browser import chromium
 from tests.loop.harness import LoopHarness
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",  # root in a container has no user namespaces for the sandbox
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
-    "--window-size=1600,1400",
-)
 STARTUP_S = 60.0  # the webserver and its code server import torch, GX and the definitions
 SLICE_ASSETS = sorted(f"{spec.name}_slice" for spec in declared_slices())
 
@@ -203,27 +190,8 @@ def test_the_webserver_reads_the_instance_the_upload_ran_on(webserver):
 
 @pytest.fixture
 def browser(tmp_path):
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        pytest.skip(
-            f"no headless Chromium at {CHROMIUM} or chromedriver at {CHROMEDRIVER}: "
-            "apt-get install -y chromium chromium-driver"
-        )
-    webdriver = pytest.importorskip("selenium.webdriver", reason="the selenium package is missing")
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}"):
-        options.add_argument(flag)
-    # An explicit driver path: Selenium Manager (which would go online) is never consulted.
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(30)
-    try:
+    with chromium(tmp_path / "chromium", window="1600,1400", page_load_s=30) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
 
 
 def test_the_gate_upstream_lineage_page_shows_the_slices(webserver, browser, tmp_path):

@@ -8,32 +8,16 @@ them with `apt-get install -y chromium chromium-driver`.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import uvicorn
 
 from entrypoints.review import create_app
+from tests.browser import CHROMEDRIVER, CHROMIUM, chromium
 from tests.review.conftest import REPO, REVIEWER, SLICE_NAME, VERSION
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",  # root in a container has no user namespaces for the sandbox
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
-    "--window-size=1280,1000",
-)
 
 pytestmark = [
     pytest.mark.skipif(
@@ -84,19 +68,8 @@ def _serve(app):
 
 @pytest.fixture
 def browser(tmp_path):
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}"):
-        options.add_argument(flag)
-    # An explicit driver path: Selenium Manager (which would go online) is never consulted.
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(20)
-    yield driver
-    driver.quit()
-    shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
+    with chromium(tmp_path / "chromium", window="1280,1000") as driver:
+        yield driver
 
 
 def test_flag_a_frame_in_chromium(server, browser, catalog, store):

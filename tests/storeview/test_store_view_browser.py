@@ -10,7 +10,6 @@ Skipped, saying why, when Chromium, its driver or the `selenium` package is miss
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,19 +25,7 @@ from entrypoints.demo.world import upload_drives
 from quality.checks import DRIVE_LOGS_CHECK
 from resources.simulation import Fleet, FleetConfig
 from resources.store_resource import LocalStoreResource
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",  # root in a container has no user namespaces for the sandbox
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-)
+from tests.browser import CHROMEDRIVER, CHROMIUM, chromium
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no headless Chromium at {CHROMIUM}"),
@@ -81,19 +68,8 @@ def store_view(tmp_path):
 
 @pytest.fixture
 def browser(tmp_path):
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}"):
-        options.add_argument(flag)
-    # An explicit driver path: Selenium Manager (which would go online) is never consulted.
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(20)
-    yield driver
-    driver.quit()
-    shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
+    with chromium(tmp_path / "chromium") as driver:
+        yield driver
 
 
 def test_data_docs_link_opens_the_gx_page(tmp_path, monkeypatch, store_view, browser):
