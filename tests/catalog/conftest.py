@@ -13,43 +13,21 @@ import contextlib
 import importlib.util
 import os
 import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
+from deploy.lakefs.stack import PG_USER, LakeFSUnavailable, pg_bindir, postgres
 from resources.catalog import Catalog
 from tests.catalog.faults import FaultCounter
-
-PG_USER = "postgres"
-
-
-def _pg_bindir() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).resolve().parent
-    versions = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name or 0)
-    )
-    return versions[-1] if versions and (versions[-1] / "pg_ctl").exists() else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _postgres_unavailable() -> str | None:
     """Why the postgres backend cannot run here, or None when it can."""
     if importlib.util.find_spec("psycopg") is None:
         return "psycopg is not installed (pip install 'psycopg[binary]==3.3.9')"
-    if _pg_bindir() is None:
+    if pg_bindir() is None:
         return "PostgreSQL server binaries not found (apt-get install -y postgresql)"
     if os.geteuid() == 0 and not _system_user(PG_USER):
         return f"running as root and there is no {PG_USER!r} user to run the server as"
@@ -71,33 +49,11 @@ def postgres_server() -> Iterator[str]:
     """A PostgreSQL cluster for this test session; yields a SQLAlchemy URL to its `postgres` db."""
     if POSTGRES_UNAVAILABLE:
         pytest.skip(POSTGRES_UNAVAILABLE)
-    bindir = _pg_bindir()
-    assert bindir is not None
-    # initdb refuses to run as root: run the server as the `postgres` system user then.
-    account = _system_user(PG_USER) if os.geteuid() == 0 else None
-    prefix = ["runuser", "-u", PG_USER, "--"] if account else []
-    root = Path(tempfile.mkdtemp(prefix="fleetloop-pg-"))
-    if account:
-        os.chown(root, account.pw_uid, account.pw_gid)
-    data, log, port = root / "data", root / "server.log", _free_port()
-
-    def run(*args: str) -> None:
-        done = subprocess.run(
-            [*prefix, str(bindir / args[0]), *args[1:]], capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            server_log = log.read_text() if log.exists() else ""
-            pytest.fail(f"{args[0]} failed: {done.stderr}{done.stdout}\n{server_log}")
-
     try:
-        run("initdb", "-D", str(data), "-U", PG_USER, "--auth=trust", "--no-sync", "-E", "UTF8")
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        run("pg_ctl", "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "30", "start")
-        yield f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}/postgres"
-    finally:
-        if (data / "postmaster.pid").exists():
-            run("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+        with postgres() as url:  # postgres://postgres@127.0.0.1:<port>/postgres?sslmode=…
+            yield "postgresql+psycopg://" + url.removeprefix("postgres://").split("?")[0]
+    except LakeFSUnavailable as error:
+        pytest.fail(str(error))
 
 
 @contextlib.contextmanager
