@@ -40,11 +40,6 @@ def signals_path(drive_id: str) -> str:
     return f"{SIGNALS_PREFIX}{drive_id}.parquet"
 
 
-def drive_of(path: str) -> str:
-    """`frames/drives/d0007.parquet` → `d0007`: the drive a per-drive table belongs to."""
-    return path.rsplit("/", 1)[-1].removesuffix(".parquet")
-
-
 def slice_path(name: str) -> str:
     return f"slices/{name}.parquet"
 

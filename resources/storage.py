@@ -142,3 +142,14 @@ def predictions_of_ids(
         return None
     table = pl.concat([read_table(store, repo, ref, predictions_path(d)) for d in present])
     return table.filter(pl.col("frame_id").is_in(wanted))
+
+
+def request_infos(store: VersionedStore, repo: str, ref: str) -> dict[str, dict]:
+    """Every labeling request's sidecar at `ref` (`labeling/requests/<id>.json`: the model
+    that served, frames per slice, when it was made), by request id."""
+    from resources.layout import REQUESTS_PREFIX
+
+    return {
+        path.rsplit("/", 1)[1].removesuffix(".json"): read_json(store, repo, ref, path)
+        for path in list_paths(store, repo, ref, REQUESTS_PREFIX, ".json")
+    }

@@ -36,7 +36,14 @@ from resources.layout import (
     request_path,
     slice_path,
 )
-from resources.storage import frames_of_ids, list_paths, read_json, read_table, read_tables
+from resources.storage import (
+    frames_of_ids,
+    list_paths,
+    read_json,
+    read_table,
+    read_tables,
+    request_infos,
+)
 from resources.store_resource import VersionedStoreResource
 from resources.tables import BOXES, LABEL_REQUEST, LABELED_FRAMES, conform
 from resources.versioning import NotFoundError
@@ -67,10 +74,8 @@ def build_labeling_queue(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
             vs, repo, base, list_paths(vs, repo, base, REQUESTS_PREFIX, ".parquet"), LABEL_REQUEST
         )
         model_of_request = {
-            path.rsplit("/", 1)[1].removesuffix(".json"): read_json(vs, repo, base, path).get(
-                "model_version", ""
-            )
-            for path in list_paths(vs, repo, base, REQUESTS_PREFIX, ".json")
+            request_id: info.get("model_version", "")
+            for request_id, info in request_infos(vs, repo, base).items()
         }
         cat = catalog.open()
         production = cat.alias(detector.name, "production")

@@ -37,9 +37,9 @@ from resources.storage import (
     frames_of_ids,
     json_bytes,
     list_paths,
-    read_json,
     read_table,
     read_tables,
+    request_infos,
     table_bytes,
 )
 from resources.store_resource import VersionedStoreResource
@@ -54,10 +54,8 @@ def read_requests(store: VersionedStore, repo: str, ref: str) -> pl.DataFrame:
         store, repo, ref, list_paths(store, repo, ref, REQUESTS_PREFIX, ".parquet"), LABEL_REQUEST
     )
     made = {
-        path.rsplit("/", 1)[1].removesuffix(".json"): read_json(store, repo, ref, path).get(
-            "requested_at", ""
-        )
-        for path in list_paths(store, repo, ref, REQUESTS_PREFIX, ".json")
+        request_id: info.get("requested_at", "")
+        for request_id, info in request_infos(store, repo, ref).items()
     }
     return rows.with_columns(
         pl.col("request_id").replace_strict(made, default="").alias("requested_at")
