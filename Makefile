@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum
 PYTEST_ARGS ?=
 QUICK ?=
 SEED ?= 0
+STACK ?= embedded
 
 .PHONY: install system-deps test lint demo ui bench-store bench-loop bench-signals faults soak clean \
 	lakefs-build lakefs-build-if-go lakefs lakefs-stop
@@ -58,8 +59,11 @@ lint: install
 	$(BIN)/lint-imports
 
 # The whole story headless on a persistent instance; `make demo SEED=7` runs another fleet.
+# `make demo STACK=production` runs it on lakeFS (PostgreSQL + S3) with Dagster and the
+# catalog on PostgreSQL, all started for the demo (needs Go for lakeFS, Debian's postgresql).
 demo: install
-	$(BIN)/fleetloop demo --seed $(SEED)
+	$(if $(filter production,$(STACK)),$(MAKE) system-deps lakefs-build,)
+	$(BIN)/fleetloop demo --seed $(SEED) --stack $(STACK)
 
 # The Dagster UI on the demo's instance (history, checks, lineage), and beside it the read-only
 # store view that the store links in its metadata open; Ctrl-C stops both.

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from entrypoints.homelock import home_in_use
 from resources.settings import STORE_VIEW_PORT, fleetloop_home, store_view_url
 
 
@@ -36,10 +37,20 @@ from resources.settings import STORE_VIEW_PORT, fleetloop_home, store_view_url
 @click.option(
     "--keep", is_flag=True, help="Keep the previous demo's state instead of starting fresh."
 )
-def demo(seed, drives, frames_per_drive, epochs, slice_scale, timeout_s, keep) -> None:
+@click.option(
+    "--stack",
+    type=click.Choice(["embedded", "production"]),
+    default="embedded",
+    show_default=True,
+    help="embedded: the local store, SQLite catalog and instance, nothing to set up. "
+    "production: lakeFS (metadata in PostgreSQL, objects on S3 via moto, pre-signed), Dagster "
+    "and the catalog on the same PostgreSQL, all started here for the demo and stopped after.",
+)
+def demo(seed, drives, frames_per_drive, epochs, slice_scale, timeout_s, keep, stack) -> None:
     """Replay the data-engine story headless: fleet → baseline → gaps → curated slices →
     labels → retrain → per-slice report → gated promotion. Writes $FLEETLOOP_HOME/demo.json."""
     from entrypoints.demo.runner import DemoConfig, DemoFailed, run_demo
+    from entrypoints.homelock import HomeBusy
 
     defaults = DemoConfig()
     config = DemoConfig(
@@ -51,9 +62,25 @@ def demo(seed, drives, frames_per_drive, epochs, slice_scale, timeout_s, keep) -
         timeout_s=timeout_s,
         fresh=not keep,
     )
+    home = fleetloop_home()
     try:
-        run_demo(config, fleetloop_home(), say=click.echo)
-    except DemoFailed as error:
+        with contextlib.ExitStack() as running:
+            environment = None
+            if stack == "production":
+                from deploy.lakefs.server import LakeFSUnavailable
+                from deploy.production import production_stack
+
+                try:
+                    production = running.enter_context(production_stack(home))
+                except LakeFSUnavailable as error:
+                    raise click.ClickException(f"the production stack: {error}") from None
+                environment = production.environment()
+                click.echo(
+                    f"production stack: lakeFS {production.lakefs.endpoint} (UI and S3 gateway), "
+                    f"S3 {production.s3_endpoint}, PostgreSQL {production.postgres}"
+                )
+            run_demo(config, home, say=click.echo, stack=environment)
+    except (DemoFailed, HomeBusy) as error:
         raise click.ClickException(str(error)) from None
 
 
@@ -85,6 +112,7 @@ def ui(port: int, host: str, store_port: int | None) -> None:
     code = 130
     try:
         with contextlib.ExitStack() as stack:
+            stack.enter_context(home_in_use(home))
             if env.get("FLEETLOOP_STORE", "local").lower() != "lakefs":
                 store_port = store_port or urlsplit(store_view_url()).port or STORE_VIEW_PORT
                 # Runs launched from this UI link to the view started beside it.

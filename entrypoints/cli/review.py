@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import click
 
+from entrypoints.homelock import home_in_use
 from resources.versioning.factory import default_repository, open_store
 
 repo_option = click.option(
@@ -170,7 +171,8 @@ def review(slice_name, host, port, allow_hosts, flagged_by, repo, backend, model
             if token:
                 address += f"?token={token}"
             click.echo(f"Review page on {address} as {reviewer} (Ctrl-C stops)")
-            uvicorn.run(app, host=host, port=port, log_level="warning")
+            with home_in_use():
+                uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")

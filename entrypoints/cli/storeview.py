@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from entrypoints.homelock import home_in_use
 from resources.settings import STORE_VIEW_PORT
 
 
@@ -37,4 +38,5 @@ def store_view(host: str, port: int, allow_hosts: tuple[str, ...], backend: str 
 
     app = create_app(open_store(backend), allowed_hosts=allowed_hosts(host, allow_hosts))
     click.echo(f"Store view on http://{host}:{port}/ (read-only; Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    with home_in_use():
+        uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -15,13 +15,24 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-DAGSTER_YAML = """\
+POSTGRES_ENV = "FLEETLOOP_DAGSTER_POSTGRES_URL"  # set: the instance's storage is PostgreSQL
+MAX_CONCURRENT_RUNS = 2
+
+
+def dagster_yaml(postgres_url: str | None = None) -> str:
+    """The instance's configuration: SQLite files in the instance directory, or PostgreSQL
+    (runs, event log, schedules); either way runs wait in the queued run coordinator's queue."""
+    storage = f'storage:\n  postgres:\n    postgres_url: "{postgres_url}"\n' if postgres_url else ""
+    return f"""\
 # Written by `fleetloop demo`: the instance `make demo` runs on and `make ui` browses.
 telemetry:
   enabled: false
-run_queue:
-  max_concurrent_runs: 2
-  dequeue_interval_seconds: 1
+{storage}run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: {MAX_CONCURRENT_RUNS}
+    dequeue_interval_seconds: 1
 """
 
 
@@ -30,10 +41,10 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def prepare_instance(home: Path) -> Path:
+def prepare_instance(home: Path, postgres_url: str | None = None) -> Path:
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
+    (dagster_home / "dagster.yaml").write_text(dagster_yaml(postgres_url))
     # Create the instance's databases here, once: the daemon and the demo process opening a
     # new instance together race on its schema ("table alembic_version already exists").
     import dagster as dg

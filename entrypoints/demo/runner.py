@@ -21,7 +21,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from entrypoints.demo.instance import demo_environment, prepare_instance, running_daemon
+from entrypoints.demo.instance import (
+    POSTGRES_ENV,
+    demo_environment,
+    prepare_instance,
+    running_daemon,
+)
+from entrypoints.homelock import daemon_slot, resetting, using
 
 AUTOMATION_SENSOR = "fleetloop_automation"
 MODEL_NAME = "cone_detector"
@@ -42,6 +48,19 @@ class DemoConfig:
     fresh: bool = True
 
 
+# What a fresh demo deletes from its home.
+RESET = (
+    "store",
+    "dagster",
+    "labelers",
+    "catalog.db",
+    "catalog.db-wal",
+    "catalog.db-shm",
+    "demo.json",
+    "daemon.log",
+)
+
+
 class DemoFailed(RuntimeError):
     pass
 
@@ -51,8 +70,18 @@ def _utc(seconds: float) -> datetime:
 
 
 class Demo:
-    def __init__(self, config: DemoConfig, home: Path, say: Callable[[str], None]):
+    """`stack`: the variables of a production stack (`deploy.production`) every process of the
+    demo runs with; empty, the embedded store, SQLite catalog and SQLite instance."""
+
+    def __init__(
+        self,
+        config: DemoConfig,
+        home: Path,
+        say: Callable[[str], None],
+        stack: dict[str, str] | None = None,
+    ):
         self.config, self.home, self._say = config, home, say
+        self.stack = dict(stack or {})
         self._started = time.monotonic()
         self.outside: dict[str, float] = {"simulate_fleet": 0.0, "upload": 0.0, "labeling": 0.0}
         self.answers: list[tuple[float, object]] = []  # (wall clock, Answer) per label batch
@@ -64,33 +93,35 @@ class Demo:
     # -- set-up ---------------------------------------------------------------------------
     def prepare(self) -> dict[str, str]:
         if self.config.fresh and self.home.exists():
-            for part in (
-                "store",
-                "dagster",
-                "labelers",
-                "catalog.db",
-                "catalog.db-wal",
-                "catalog.db-shm",
-                "demo.json",
-                "daemon.log",
-            ):
-                target = self.home / part
-                if target.is_dir():
-                    shutil.rmtree(target)
-                elif target.exists():
-                    target.unlink()
+            with resetting(self.home):
+                self._reset()
         self.home.mkdir(parents=True, exist_ok=True)
-        prepare_instance(self.home)
-        extra = {"FLEETLOOP_SLICE_SCALE": str(self.config.slice_scale)}
+        prepare_instance(self.home, self.stack.get(POSTGRES_ENV))
+        extra = {**self.stack, "FLEETLOOP_SLICE_SCALE": str(self.config.slice_scale)}
         if self.config.epochs:
             extra["FLEETLOOP_EPOCHS"] = str(self.config.epochs)
         return demo_environment(self.home, extra)
 
+    def _reset(self) -> None:
+        """Delete the previous demo's state (the lock files stay)."""
+        for part in RESET:
+            target = self.home / part
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+
     # -- the story ------------------------------------------------------------------------
     def run(self) -> dict:
+        # One daemon per home, and no reset under a live UI or review page (entrypoints.homelock).
+        with daemon_slot(self.home):
+            env = self.prepare()
+            with using(self.home):
+                return self._story(env)
+
+    def _story(self, env: dict[str, str]) -> dict:
         import os
 
-        env = self.prepare()
         os.environ.update(env)  # this process reads the same store, catalog and instance
         import dagster as dg
 
@@ -268,6 +299,12 @@ class Demo:
             catalog.record_stage(cycle, stage, started_at=_utc(now - seconds), ended_at=_utc(now))
         return {
             "seed": self.config.seed,
+            "stack": {
+                "store": repr(store),
+                "catalog": catalog.url,
+                "dagster_storage": type(instance.run_storage).__name__,
+                "run_coordinator": type(instance.run_coordinator).__name__,
+            },
             "cycles": self._cycles(catalog, store, all_steps),
             "config": asdict(self.config),
             "fleet_frames": frames,
@@ -361,10 +398,15 @@ def _read_report(store, uri: str) -> dict:
     return json.loads(store.get(repo, ref, path))
 
 
-def run_demo(config: DemoConfig, home: Path, say: Callable[[str], None] = print) -> dict:
+def run_demo(
+    config: DemoConfig,
+    home: Path,
+    say: Callable[[str], None] = print,
+    stack: dict[str, str] | None = None,
+) -> dict:
     from entrypoints.demo.summary import slice_table
 
-    summary = Demo(config, home, say).run()
+    summary = Demo(config, home, say, stack).run()
     (home / "demo.json").write_text(json.dumps(summary, indent=2) + "\n")
     say("")
     say(slice_table(summary["slices"]))
