@@ -40,7 +40,9 @@ class ProductionStack:
             **self.lakefs.environment(),
             "LAKECTL_CONFIG_FILE": str(self.lakefs.lakectl_config),
             "FLEETLOOP_CATALOG_URL": self.database_url("catalog", "postgresql+psycopg"),
-            "FLEETLOOP_DAGSTER_POSTGRES_URL": self.database_url("dagster"),
+            # SQLAlchemy 2.1 defaults postgresql:// to psycopg 3, whose server-side binding some of
+            # dagster-postgres's statements do not survive ("syntax error at or near $1").
+            "FLEETLOOP_DAGSTER_POSTGRES_URL": self.database_url("dagster", "postgresql+psycopg2"),
         }
 
 

@@ -63,6 +63,7 @@ def demo(seed, drives, frames_per_drive, epochs, slice_scale, timeout_s, keep, s
         fresh=not keep,
     )
     home = fleetloop_home()
+    signal.signal(signal.SIGTERM, _interrupt)  # a `kill` stops the daemon and the stack too
     try:
         with contextlib.ExitStack() as running:
             environment = None
