@@ -300,8 +300,9 @@ class LakeFSStore(VersionedStore):
         spools past 32 MiB to a temporary file and streams that body, so memory stays bounded."""
         target = self._branch(repo, branch)
         check_text("content_type", content_type)
-        self._upload(target, check_path(path), data, content_type, check_metadata(metadata))
-        return self.stat(repo, branch, path)
+        meta = check_metadata(metadata)
+        staged = self._upload(target, check_path(path), data, content_type, meta)
+        return staged if staged is not None else self.stat(repo, branch, path)
 
     def put_many(self, repo: str, branch: str, items: Iterable[tuple[str, bytes]]) -> int:
         """Stage many small objects, UPLOADERS at a time and no stat; every path is checked
@@ -320,10 +321,12 @@ class LakeFSStore(VersionedStore):
 
     def _upload(
         self, target: lakefs.Branch, path: str, data: Any, content_type: str, meta: dict[str, str]
-    ) -> None:
+    ) -> ObjectStat | None:
         """Upload through the wrapper's writer. Metadata rides along (as JSON when pre-signed,
         as `x-lakefs-meta-*` headers otherwise) unless a header would change it: then it is set
-        right after the upload with lakeFS's metadata update call, which takes JSON."""
+        right after the upload with lakeFS's metadata update call, which takes JSON.
+        Returns the staged object's stat as the upload answered it, when that is the whole
+        truth (None when metadata was set afterwards)."""
         if not isinstance(data, (bytes, bytearray, memoryview)) and not hasattr(data, "read"):
             raise InvalidArgumentError("object data must be bytes or a binary file object")
         pre_sign = self._presign()
@@ -339,6 +342,11 @@ class LakeFSStore(VersionedStore):
                 _copy(data, writer)
         if not in_headers:
             self._set_metadata(target, path, meta)
+            return None
+        # The upload's answer is the object's stat; the wrapper (lakefs 0.16) keeps it only
+        # here, and reading it saves put() a second round trip per object.
+        answered = getattr(writer, "_obj_stats", None)
+        return object_stat(answered) if answered is not None else None
 
     def _set_metadata(self, target: lakefs.Branch, path: str, meta: dict[str, str]) -> None:
         api = self._client.sdk_client.objects_api
