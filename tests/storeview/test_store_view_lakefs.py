@@ -2,7 +2,8 @@
 and local blockstore, started here), one `fleet_logs` run on it that commits GX Data Docs, and
 `fleetloop store-view --backend lakefs` reading that server. The check's `data_docs` link is
 the store view's page, which headless Chromium shows as the GX page; `data_docs_lakefs_ui`,
-the lakeFS UI's object page of the same file, answers too.
+the lakeFS UI's object page of the same file, answers too, and so does the run's data link,
+which for a non-HTML object is the lakeFS UI page.
 
 Skipped, saying why, where lakeFS cannot be built or started, or Chromium is missing.
 """
@@ -98,5 +99,10 @@ def test_data_docs_on_lakefs_open_rendered_in_the_store_view(
         browser.get(index)
         assert "Validation Results" in browser.find_element(By.TAG_NAME, "body").text
 
-    page = requests.get(ui, timeout=30)
-    assert page.status_code == 200 and page.text, (page.status_code, page.text[:200])
+    # the lakeFS UI is a single-page app: its object pages answer its index.html
+    materialized = instance.get_latest_materialization_event(dg.AssetKey("fleet_logs"))
+    data = materialized.asset_materialization.metadata
+    assert data["store_url"] == data["lakefs_ui_url"], data  # not HTML: the lakeFS UI page
+    for url in (ui, data["store_url"].value):
+        page = requests.get(url, timeout=30)
+        assert page.status_code == 200 and "<html" in page.text.lower(), (url, page.status_code)
