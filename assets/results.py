@@ -25,13 +25,16 @@ def store_metadata(
     store: VersionedStore | None = None,
 ) -> dict[str, Any]:
     """The commit, the first path's `lakefs://` URI (text: a browser cannot open it) and its
-    `store_url`, which opens in `store`'s browser (assets/links.py)."""
+    `store_url`, which opens in a browser (assets/links.py); on lakeFS also `lakefs_ui_url`."""
     path = paths[0] if paths else ""
+    browser = store_browser(store)
     meta: dict[str, Any] = {
         "store_commit": dg.MetadataValue.text(commit),
         "lakefs_uri": dg.MetadataValue.text(lakefs_uri(repository, commit, path)),
-        "store_url": dg.MetadataValue.url(store_browser(store).url(repository, commit, path)),
+        "store_url": dg.MetadataValue.url(browser.url(repository, commit, path)),
     }
+    if ui := browser.ui_url(repository, commit, path):
+        meta["lakefs_ui_url"] = dg.MetadataValue.url(ui)
     if len(paths) > 1:
         meta["paths"] = dg.MetadataValue.json(list(paths))
     if branch:
@@ -64,11 +67,17 @@ def docs_linked(
     result: dg.AssetCheckResult, run: RunBranch, commit: str, docs_path: str
 ) -> dg.AssetCheckResult:
     """`result` pointing at its Data Docs page at the commit that holds them: `data_docs` opens
-    in a browser, `data_docs_uri` is the page's `lakefs://` URI."""
-    url = store_browser(run.store).url(run.repository, commit, docs_path)
-    linked = with_data_docs(result, url)
-    uri = dg.MetadataValue.text(lakefs_uri(run.repository, commit, docs_path))
-    return linked.with_metadata({**linked.metadata, "data_docs_uri": uri})
+    it rendered (the store view), `data_docs_uri` is the page's `lakefs://` URI, and on lakeFS
+    `data_docs_lakefs_ui` is its lakeFS UI object page."""
+    browser = store_browser(run.store)
+    linked = with_data_docs(result, browser.url(run.repository, commit, docs_path))
+    meta = {
+        **linked.metadata,
+        "data_docs_uri": dg.MetadataValue.text(lakefs_uri(run.repository, commit, docs_path)),
+    }
+    if ui := browser.ui_url(run.repository, commit, docs_path):
+        meta["data_docs_lakefs_ui"] = dg.MetadataValue.url(ui)
+    return linked.with_metadata(meta)
 
 
 def upstream_value(context: dg.AssetExecutionContext, asset: str, key: str) -> Any:

@@ -97,8 +97,7 @@ def demo(seed, drives, frames_per_drive, epochs, slice_scale, timeout_s, keep, s
 )
 def ui(port: int, host: str, store_port: int | None) -> None:
     """Open the Dagster UI on the demo's instance ($FLEETLOOP_HOME/dagster), with the store
-    view beside it (the embedded store only; lakeFS links open lakeFS's own UI). Ctrl-C or
-    SIGTERM stops both."""
+    view of the configured store ($FLEETLOOP_STORE) beside it. Ctrl-C or SIGTERM stops both."""
     from entrypoints.demo.instance import demo_environment, prepare_instance, repo_root
 
     home = fleetloop_home()
@@ -114,15 +113,15 @@ def ui(port: int, host: str, store_port: int | None) -> None:
     try:
         with contextlib.ExitStack() as stack:
             stack.enter_context(home_in_use(home))
-            if env.get("FLEETLOOP_STORE", "local").lower() != "lakefs":
-                store_port = store_port or urlsplit(store_view_url()).port or STORE_VIEW_PORT
-                # Runs launched from this UI link to the view started beside it.
-                env["FLEETLOOP_STORE_VIEW_URL"] = f"http://{host}:{store_port}"
-                view = [
-                    str(Path(sys.executable).with_name("fleetloop")),
-                    *("store-view", "--host", host, "--port", str(store_port)),
-                ]
-                stack.enter_context(_process(view, cwd=repo_root(), env=env))
+            # On lakeFS too: its UI shows HTML (Data Docs, reports) as source, the view renders it.
+            store_port = store_port or urlsplit(store_view_url()).port or STORE_VIEW_PORT
+            # Runs launched from this UI link to the view started beside it.
+            env["FLEETLOOP_STORE_VIEW_URL"] = f"http://{host}:{store_port}"
+            view = [
+                str(Path(sys.executable).with_name("fleetloop")),
+                *("store-view", "--host", host, "--port", str(store_port)),
+            ]
+            stack.enter_context(_process(view, cwd=repo_root(), env=env))
             click.echo(f"Dagster UI on http://{host}:{port} (instance {env['DAGSTER_HOME']})")
             dagster = stack.enter_context(_process(webserver, cwd=repo_root(), env=env))
             code = dagster.wait()

@@ -10,12 +10,6 @@ Skipped, saying why, when Chromium, its driver or the `selenium` package is miss
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -26,6 +20,7 @@ from quality.checks import DRIVE_LOGS_CHECK
 from resources.simulation import Fleet, FleetConfig
 from resources.store_resource import LocalStoreResource
 from tests.browser import CHROMEDRIVER, CHROMIUM, chromium
+from tests.storeview import serving
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no headless Chromium at {CHROMIUM}"),
@@ -34,36 +29,12 @@ pytestmark = [
 webdriver = pytest.importorskip("selenium.webdriver", reason="the selenium package is missing")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def store_view(tmp_path):
     """`fleetloop store-view` over `$FLEETLOOP_HOME/store` on a free port; its base URL."""
-    port = _free_port()
-    env = {**os.environ, "FLEETLOOP_HOME": str(tmp_path), "FLEETLOOP_STORE": "local"}
-    command = [str(Path(sys.executable).with_name("fleetloop")), "store-view", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        assert process.poll() is None, "the store view exited"
-        try:
-            urllib.request.urlopen(f"{base}/", timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the store view did not start"
-            time.sleep(0.1)
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    env = {**os.environ, "FLEETLOOP_HOME": str(tmp_path)}
+    with serving.store_view(env, tmp_path / "store_view.log") as base:
+        yield base
 
 
 @pytest.fixture
