@@ -17,7 +17,7 @@ from quality.checks import (
     check_frames,
     unreadable_result,
 )
-from resources.landing import DRIVE_UPLOADS, LANDING_BRANCH, LANDING_COMMIT_TAG
+from resources.landing import DRIVE_UPLOADS, LANDING_BRANCH, LANDING_COMMIT_TAG, read_upload
 from resources.layout import docs_prefix, drive_path, frames_path
 from resources.storage import read_table
 from resources.store_resource import VersionedStoreResource
@@ -62,8 +62,9 @@ def fleet_logs(context: dg.AssetExecutionContext, store: VersionedStoreResource)
     upload, raw = Upload(), {}
     for drive in drive_ids:
         try:
-            raw[drive] = vs.get(repo, landing, f"{DRIVE_UPLOADS}{drive}.parquet")
-            upload.logs[drive] = read_drive_log(raw[drive])
+            path = f"{DRIVE_UPLOADS}{drive}.parquet"
+            raw[drive] = read_upload(vs, repo, landing, path)
+            upload.logs[drive] = read_drive_log(raw[drive], path)
         except ObjectNotFoundError:
             upload.unreadable[drive] = f"not in the upload at landing ref {landing[:12]}"
         except ValueError as error:

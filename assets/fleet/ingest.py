@@ -13,6 +13,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from quality.suites.fleet import prepare_drive_log
+from resources.landing import parquet_upload
 from resources.tables import DRIVE_LOG, FRAMES, frame_id
 
 
@@ -29,15 +30,10 @@ class Upload:
         return pl.concat(prepared, how="diagonal_relaxed") if prepared else pl.DataFrame()
 
 
-def read_drive_log(data: bytes) -> pl.DataFrame:
-    """Parse a drive log; raises ValueError with a readable reason when it is not Parquet."""
-    try:
-        return pl.read_parquet(io.BytesIO(data))
-    except (Exception, pl.exceptions.PanicException) as error:  # a panic is a BaseException
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise ValueError(
-            f"not a readable Parquet file ({type(error).__name__}: {first_line})"
-        ) from None
+def read_drive_log(data: bytes, path: str) -> pl.DataFrame:
+    """Parse an uploaded drive log; raises `UnreadableUploadError` (a ValueError) naming `path`
+    when it is not a Parquet file we can read, never aborting on a corrupt one."""
+    return parquet_upload(data, path)
 
 
 def conform_drive_log(log: pl.DataFrame) -> pl.DataFrame:
