@@ -21,6 +21,7 @@ from resources.versioning import ChangeType, NotFoundError, ObjectStat, Versione
 
 LANDING_BRANCH = "landing"
 LANDING_COMMIT_TAG = "fleetloop/landing_commit"  # run tag: the landing commit a run reads
+LANDING_COMMIT_KEY = "landing_commit"  # object metadata: the upload a published file came from
 DRIVE_UPLOADS = "uploads/drives/"
 LABEL_UPLOADS = "uploads/labels/"
 # An upload is read whole and handed to GX as pandas with its image bytes, so its size is
@@ -59,6 +60,20 @@ def arrivals_since(
             return arrivals_since(store, repository, None, prefix)
         paths = [c.path for c in changes if c.type is not ChangeType.REMOVED]
     return Arrivals(sorted(paths), head)
+
+
+def landing_is_newer(store: VersionedStore, repository: str, commit: str, than: str) -> bool:
+    """Whether landing commit `commit` is a later upload than `than` (descends from it), so
+    what it holds replaces what `than` held; the walk stops at commits older than `than`."""
+    if commit == than:
+        return False
+    floor = store.get_commit(repository, than).created_at
+    for entry in store.log(repository, commit):
+        if entry.id == than:
+            return True
+        if entry.created_at < floor:
+            return False
+    return False
 
 
 def content_key(store: VersionedStore, repository: str, ref: str, paths: list[str]) -> str:

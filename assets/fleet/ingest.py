@@ -7,14 +7,17 @@ upload (one landing commit) off main: the fleet re-uploads it fixed.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import polars as pl
 import pyarrow.parquet as pq
 
 from quality.suites.fleet import prepare_drive_log
-from resources.landing import parquet_upload
+from resources.landing import LANDING_COMMIT_KEY, landing_is_newer, parquet_upload
+from resources.layout import drive_path
 from resources.tables import DRIVE_LOG, FRAMES, frame_id
+from resources.versioning import NotFoundError, VersionedStore
 
 
 @dataclass
@@ -34,6 +37,23 @@ def read_drive_log(data: bytes, path: str) -> pl.DataFrame:
     """Parse an uploaded drive log; raises `UnreadableUploadError` (a ValueError) naming `path`
     when it is not a Parquet file we can read, never aborting on a corrupt one."""
     return parquet_upload(data, path)
+
+
+def newer_on_main(
+    store: VersionedStore, repo: str, main: str, drives: Iterable[str], landing: str
+) -> dict[str, str]:
+    """Drive → the landing commit of the upload main holds for it, for the drives whose
+    published log came from a later upload than `landing`: publishing these would put an
+    older upload back over a newer one when runs finish out of order."""
+    newer = {}
+    for drive in drives:
+        try:
+            theirs = store.stat(repo, main, drive_path(drive)).metadata.get(LANDING_COMMIT_KEY)
+        except NotFoundError:
+            continue
+        if theirs and landing_is_newer(store, repo, theirs, landing):
+            newer[drive] = theirs
+    return newer
 
 
 def conform_drive_log(log: pl.DataFrame) -> pl.DataFrame:
