@@ -8,6 +8,7 @@ import io
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from entrypoints.demo.world import upload_drives
 from resources.landing import LANDING_COMMIT_TAG, MAX_UPLOAD_ENV
@@ -18,6 +19,14 @@ def parquet(df: pl.DataFrame) -> bytes:
     buffer = io.BytesIO()
     df.write_parquet(buffer)
     return buffer.getvalue()
+
+
+@pytest.fixture
+def bad_inputs(request):
+    """Count the bad inputs a test saw refused (`bench/faults_input.py`)."""
+    from tests.catalog.faults import counter
+
+    return counter(request, "bad_inputs")
 
 
 def checks_of(run: dg.ExecuteInProcessResult) -> list[dg.AssetCheckEvaluation]:
@@ -63,7 +72,7 @@ def test_the_later_upload_of_a_drive_wins_when_its_run_finishes_first(harness, f
     assert any(f"later upload of landing {c2[:12]}" in m for m in logged), logged
 
 
-def test_an_upload_over_the_cap_is_refused_by_name(harness, fleet, monkeypatch):
+def test_an_upload_over_the_cap_is_refused_by_name(harness, fleet, monkeypatch, bad_inputs):
     h, drive = harness, fleet.drive_ids[1]
     data = parquet(fleet.drive_log(drive))
     monkeypatch.setenv(MAX_UPLOAD_ENV, "0.01")  # 10 KiB: the log is larger
@@ -78,9 +87,10 @@ def test_an_upload_over_the_cap_is_refused_by_name(harness, fleet, monkeypatch):
     assert MAX_UPLOAD_ENV in described
     assert h.main_commit() == main_before
     assert not h.store.exists(h.repo, "main", f"raw/drives/{drive}.parquet")
+    bad_inputs.count()
 
 
-def test_a_lying_footer_fails_the_check_and_the_run_survives(harness, fleet):
+def test_a_lying_footer_fails_the_check_and_the_run_survives(harness, fleet, bad_inputs):
     h, drive = harness, fleet.drive_ids[2]
     lie = lying_footers(parquet(fleet.drive_log(drive)))[4]  # a column chunk's value count
     main_before = h.main_commit()
@@ -90,3 +100,4 @@ def test_a_lying_footer_fails_the_check_and_the_run_survives(harness, fleet):
     assert "not a readable Parquet file" in str(check.metadata)
     assert "claims 1099511627776 values" in str(check.metadata)
     assert h.main_commit() == main_before
+    bad_inputs.count()

@@ -42,15 +42,17 @@ def test_plausible_times_pass():
         pytest.param(datetime(1999, 12, 31, tzinfo=UTC), id="before-the-fleet"),
     ],
 )
-def test_an_impossible_labeled_at_fails_the_batch(moment):
+def test_an_impossible_labeled_at_fails_the_batch(moment, bad_inputs):
     result, validation = check_label_frames(frames(NOW, moment), FRAME_IDS, NOW)
     assert not result.passed
     assert failed(validation) == {(NULL, "labeled_at_out_of_range")}
     (sample,) = outcome(validation, NULL, "labeled_at_out_of_range").partial_unexpected
     assert sample.startswith(f"{FRAME_IDS[1]} labeled at {moment.year}")
+    bad_inputs.count()
 
 
-def test_naive_times_are_read_as_utc():
+def test_naive_times_are_read_as_utc(bad_inputs):
     naive = frames(NOW).with_columns(pl.lit(datetime(9999, 1, 1)).alias("labeled_at"))
     result, _ = check_label_frames(naive, FRAME_IDS, NOW)
     assert not result.passed
+    bad_inputs.count()
