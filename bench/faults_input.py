@@ -60,8 +60,8 @@ def run_tests(modules: tuple[str, ...]) -> dict:
                 capture_output=True,
                 text=True,
             )
-            failed += [
-                line.split(" ", 2)[1]
+            failed += [  # "FAILED <node id> - <reason>"; a node id may hold spaces
+                line.removeprefix("FAILED ").split(" - ", 1)[0]
                 for line in done.stdout.splitlines()
                 if line.startswith("FAILED ")
             ]
