@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 import dagster as dg
 import polars as pl
@@ -119,26 +120,32 @@ def check_label_batch(
     image_width: int,
     image_height: int,
     known_frame_ids: Iterable[str] | None = None,
+    frame_sizes: pl.DataFrame | None = None,
     classes: tuple[str, ...] = CLASSES,
     max_boxes_per_frame: int = label_suite.MAX_BOXES_PER_FRAME,
 ) -> CheckOutcome:
-    """Boxes inside the image and well-ordered, known classes and, if given, known frames."""
+    """Boxes inside the image (with `frame_sizes` (frame_id, width, height), each inside its
+    own frame's) and well-ordered as stored (Float32), known classes and, if given, known
+    frames."""
     expectations = label_suite.label_batch_suite(
         image_width=image_width,
         image_height=image_height,
         classes=classes,
         max_boxes_per_frame=max_boxes_per_frame,
         check_known_frames=known_frame_ids is not None,
+        check_frame_sizes=frame_sizes is not None,
     )
-    prepared = label_suite.prepare(labels, known_frame_ids)
+    prepared = label_suite.prepare(labels, known_frame_ids, frame_sizes)
     validation = run_suite(prepared, label_suite.SUITE, expectations)
     return check_result(LABEL_BATCH_CHECK, validation, rows=labels.height), validation
 
 
 @survives_bad_tables(LABEL_FRAMES_CHECK)
-def check_label_frames(frames: pl.DataFrame, known_frame_ids: Iterable[str]) -> CheckOutcome:
-    """The frame list of a batch: unique fleet frames, with labeler and time."""
-    prepared = label_suite.prepare_frames(frames, known_frame_ids)
+def check_label_frames(
+    frames: pl.DataFrame, known_frame_ids: Iterable[str], now: datetime | None = None
+) -> CheckOutcome:
+    """The frame list of a batch: unique fleet frames, with labeler and a plausible time."""
+    prepared = label_suite.prepare_frames(frames, known_frame_ids, now)
     validation = run_suite(prepared, label_suite.FRAMES_SUITE, label_suite.label_frames_suite())
     return check_result(LABEL_FRAMES_CHECK, validation, rows=frames.height), validation
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from resources.interop.records import check_request_id
 from resources.settings import fleetloop_home
 
 
@@ -42,7 +43,8 @@ class SimulatedLabelingService(LabelingService):
         return Path(self.inbox) if self.inbox else fleetloop_home() / "labelers" / "inbox"
 
     def submit(self, request_id: str, request: pl.DataFrame) -> str:
-        target = self.inbox_dir() / f"{request_id}.parquet"
+        # the id comes from main, whoever wrote it there: it names a file, so only a queue id
+        target = self.inbox_dir() / f"{check_request_id(request_id)}.parquet"
         if not target.exists():
             buffer = io.BytesIO()
             request.write_parquet(buffer)

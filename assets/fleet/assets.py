@@ -7,7 +7,13 @@ from collections import Counter
 import dagster as dg
 import polars as pl
 
-from assets.fleet.ingest import Upload, frames_of, metadata_columns, read_drive_log
+from assets.fleet.ingest import (
+    Upload,
+    frames_of,
+    metadata_columns,
+    newer_on_main,
+    read_drive_log,
+)
 from assets.publishing import open_run
 from assets.results import commit_docs, docs_linked, published
 from quality.checks import (
@@ -17,11 +23,17 @@ from quality.checks import (
     check_frames,
     unreadable_result,
 )
-from resources.landing import DRIVE_UPLOADS, LANDING_BRANCH, LANDING_COMMIT_TAG
+from resources.landing import (
+    DRIVE_UPLOADS,
+    LANDING_BRANCH,
+    LANDING_COMMIT_KEY,
+    LANDING_COMMIT_TAG,
+    read_upload,
+)
 from resources.layout import docs_prefix, drive_path, frames_path
 from resources.storage import read_table
 from resources.store_resource import VersionedStoreResource
-from resources.versioning import ObjectNotFoundError
+from resources.versioning import MergeConflictError, ObjectNotFoundError
 
 drives = dg.DynamicPartitionsDefinition(name="drives")
 # Drives per run in a backfill (a new deployed model re-predicting the fleet): those runs run
@@ -53,27 +65,48 @@ def fleet_logs(context: dg.AssetExecutionContext, store: VersionedStoreResource)
     One run takes one upload (a landing commit) whole: every drive of it is validated, and
     only if all pass are they merged into main together.
     """
-    landing = context.run.tags.get(LANDING_COMMIT_TAG) or LANDING_BRANCH
     drive_ids = list(context.partition_keys)
     label = partition_label(context)
     run = open_run(store, context.run.run_id, "fleet_logs", partition=label)
     vs, repo = run.store, run.repository
+    landing = vs.resolve(repo, context.run.tags.get(LANDING_COMMIT_TAG) or LANDING_BRANCH)
 
     upload, raw = Upload(), {}
     for drive in drive_ids:
         try:
-            raw[drive] = vs.get(repo, landing, f"{DRIVE_UPLOADS}{drive}.parquet")
-            upload.logs[drive] = read_drive_log(raw[drive])
+            path = f"{DRIVE_UPLOADS}{drive}.parquet"
+            raw[drive] = read_upload(vs, repo, landing, path)
+            upload.logs[drive] = read_drive_log(raw[drive], path)
         except ObjectNotFoundError:
             upload.unreadable[drive] = f"not in the upload at landing ref {landing[:12]}"
         except ValueError as error:
             upload.unreadable[drive] = str(error)
+    # runs of two uploads of a drive can finish in either order: the later upload wins
+    newer = newer_on_main(vs, repo, run.main, drive_ids, landing)
+    for drive, theirs in sorted(newer.items()):
+        context.log.info(
+            f"drive {drive}: main holds the later upload of landing {theirs[:12]}; the log "
+            f"of landing {landing[:12]} is not published"
+        )
     for drive, data in raw.items():
-        run.put(drive_path(drive), data, content_type="application/vnd.apache.parquet")
+        if drive not in newer:
+            run.put(
+                drive_path(drive),
+                data,
+                content_type="application/vnd.apache.parquet",
+                metadata={LANDING_COMMIT_KEY: landing},
+            )
 
     result, validation, docs = None, None, None
     if upload.logs:
         result, validation = check_drive_logs(upload.table())
+    if newer and set(newer) >= set(drive_ids):  # nothing of this upload is still the latest
+        vs.delete_branch(repo, run.name)
+        yield (
+            result if result is not None else unreadable_result(DRIVE_LOGS_CHECK, upload.unreadable)
+        )
+        return
+    if validation is not None:
         docs = commit_docs(run, docs_prefix("fleet_logs", label), validation)
     passed = not upload.unreadable and result is not None and result.passed
     commit = run.commit(
@@ -81,7 +114,17 @@ def fleet_logs(context: dg.AssetExecutionContext, store: VersionedStoreResource)
         passed=passed,
         metadata={"drives": ",".join(drive_ids), "landing_commit": landing},
     )
-    publication = run.publish(commit, passed, f"publish fleet_logs {label}")
+    try:
+        publication = run.publish(commit, passed, f"publish fleet_logs {label}")
+    except MergeConflictError:
+        if not newer_on_main(vs, repo, run.main, drive_ids, landing):
+            raise
+        context.log.info(  # a later upload of these drives was published while we checked
+            f"a later upload of {label} reached main first; landing {landing[:12]} is not "
+            f"published (store branch {run.name!r})"
+        )
+        yield result
+        return
     if upload.unreadable:
         check = unreadable_result(DRIVE_LOGS_CHECK, upload.unreadable)
         if validation is not None:

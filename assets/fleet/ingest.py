@@ -7,13 +7,17 @@ upload (one landing commit) off main: the fleet re-uploads it fixed.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import polars as pl
 import pyarrow.parquet as pq
 
 from quality.suites.fleet import prepare_drive_log
+from resources.landing import LANDING_COMMIT_KEY, landing_is_newer, parquet_upload
+from resources.layout import drive_path
 from resources.tables import DRIVE_LOG, FRAMES, frame_id
+from resources.versioning import NotFoundError, VersionedStore
 
 
 @dataclass
@@ -29,15 +33,27 @@ class Upload:
         return pl.concat(prepared, how="diagonal_relaxed") if prepared else pl.DataFrame()
 
 
-def read_drive_log(data: bytes) -> pl.DataFrame:
-    """Parse a drive log; raises ValueError with a readable reason when it is not Parquet."""
-    try:
-        return pl.read_parquet(io.BytesIO(data))
-    except (Exception, pl.exceptions.PanicException) as error:  # a panic is a BaseException
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise ValueError(
-            f"not a readable Parquet file ({type(error).__name__}: {first_line})"
-        ) from None
+def read_drive_log(data: bytes, path: str) -> pl.DataFrame:
+    """Parse an uploaded drive log; raises `UnreadableUploadError` (a ValueError) naming `path`
+    when it is not a Parquet file we can read, never aborting on a corrupt one."""
+    return parquet_upload(data, path)
+
+
+def newer_on_main(
+    store: VersionedStore, repo: str, main: str, drives: Iterable[str], landing: str
+) -> dict[str, str]:
+    """Drive → the landing commit of the upload main holds for it, for the drives whose
+    published log came from a later upload than `landing`: publishing these would put an
+    older upload back over a newer one when runs finish out of order."""
+    newer = {}
+    for drive in drives:
+        try:
+            theirs = store.stat(repo, main, drive_path(drive)).metadata.get(LANDING_COMMIT_KEY)
+        except NotFoundError:
+            continue
+        if theirs and landing_is_newer(store, repo, theirs, landing):
+            newer[drive] = theirs
+    return newer
 
 
 def conform_drive_log(log: pl.DataFrame) -> pl.DataFrame:

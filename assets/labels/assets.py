@@ -27,7 +27,13 @@ from quality.checks import (
 from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
 from resources.labeling import LabelingService
-from resources.landing import LABEL_UPLOADS, LANDING_BRANCH, LANDING_COMMIT_TAG
+from resources.landing import (
+    LABEL_UPLOADS,
+    LANDING_BRANCH,
+    LANDING_COMMIT_TAG,
+    UnreadableUploadError,
+    read_parquet_upload,
+)
 from resources.layout import (
     REQUESTS_PREFIX,
     docs_prefix,
@@ -178,11 +184,11 @@ def label_sets(
     tables: dict[str, pl.DataFrame] = {}
     for part in ("frames", "boxes"):
         try:
-            tables[part] = read_table(vs, repo, landing, f"{source}{part}.parquet")
+            tables[part] = read_parquet_upload(vs, repo, landing, f"{source}{part}.parquet")
         except NotFoundError:
             problems[f"{source}{part}.parquet"] = f"missing from the upload at {landing[:12]}"
-        except (Exception, pl.exceptions.PanicException) as error:  # corrupt: keep main as is
-            problems[f"{source}{part}.parquet"] = f"not readable as Parquet ({error})"
+        except UnreadableUploadError as error:  # corrupt or over the cap: keep main as is
+            problems[f"{source}{part}.parquet"] = str(error)
     try:
         info = read_json(vs, repo, landing, f"{source}batch.json")
     except (NotFoundError, ValueError):
@@ -220,6 +226,7 @@ def label_sets(
             image_width=int(fleet["width"].max() or 0),
             image_height=int(fleet["height"].max() or 0),
             known_frame_ids=known,
+            frame_sizes=fleet,
         )
         docs = commit_docs(run, docs_prefix("label_sets", f"{batch}/boxes"), validation)
         results.append((result, docs))

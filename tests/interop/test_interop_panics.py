@@ -52,8 +52,9 @@ def test_a_drive_log_that_makes_polars_panic_is_a_readable_error(bad_inputs):
     data = panicking_parquet()
     with pytest.raises(pl.exceptions.PanicException):  # what `except Exception` missed
         pl.read_parquet(io.BytesIO(data))
-    with pytest.raises(ValueError, match=r"not a readable Parquet file \(PanicException: "):
-        read_drive_log(data)
+    with pytest.raises(ValueError, match=r"^up/d1\.parquet: not a readable Parquet file") as err:
+        read_drive_log(data, "up/d1.parquet")  # read through pyarrow, which does not panic
+    assert "\n" not in str(err.value)
     bad_inputs.count()
 
 
@@ -78,6 +79,11 @@ def test_an_upload_polars_cannot_process_fails_its_check_instead_of_the_run(case
         result, validation = check(table)
         assert result.check_name == name
         assert not result.passed and not validation.success
+        if case == "a 128-bit integer column" and name == LABEL_BATCH_CHECK:
+            # box corners are checked as stored, Float32: 2**100 is then a corner far outside
+            failed = {(o.type, o.column) for o in validation.failures}
+            assert ("expect_column_values_to_be_between", "x0") in failed
+            continue
         assert "could not be validated" in result.description
         assert "fix its columns (frame_id" in result.description
         assert validation.failures[0].type == "table_is_processable"

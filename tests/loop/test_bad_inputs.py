@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
@@ -119,3 +120,22 @@ def test_a_bad_label_batch_is_stopped_and_main_is_unchanged(ingested, fleet, lab
     assert h.automation().requested == []  # training_set never hears of it
     (recorded,) = h.catalog.label_batches()
     assert recorded.status == "rejected" and "inspect store branch" in recorded.reason
+
+
+def test_a_label_batch_dated_9999_is_stopped_whatever_path_it_came_by(ingested, labelers):
+    # uploaded straight to landing, not through `fleetloop labels import` and its date check
+    h = ingested
+    frames = read_fleet(h.store, h.repo, "main", "frames")["frame_id"].to_list()[:10]
+    batch = labelers.label(frames, "lb-bad-9999")
+    far = batch.frames.with_columns(
+        pl.lit(datetime(9999, 1, 1, tzinfo=UTC)).cast(pl.Datetime("us", "UTC")).alias("labeled_at")
+    )
+    main_before = h.main_commit()
+    upload_label_batch(h.store, h.repo, "lb-bad-9999", far, batch.boxes, {})
+    (run,) = h.sensor("label_batch_sensor")
+    assert not run.success
+    evaluation = failed_check(run, "label_frames_valid")
+    assert "labeled at 9999" in str(evaluation.metadata)
+    assert h.main_commit() == main_before
+    (recorded,) = h.catalog.label_batches()
+    assert recorded.status == "rejected"

@@ -36,3 +36,11 @@ def labels() -> pl.DataFrame:
 def manifest() -> pl.DataFrame:
     """24 train and 6 eval frames, disjoint."""
     return pl.DataFrame({"frame_id": FRAME_IDS[:30], "split": ["train"] * 24 + ["eval"] * 6})
+
+
+@pytest.fixture
+def bad_inputs(request):
+    """Count the bad inputs a test saw refused (`bench/faults_input.py`)."""
+    from tests.catalog.faults import counter
+
+    return counter(request, "bad_inputs")

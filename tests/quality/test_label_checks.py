@@ -106,3 +106,36 @@ def test_known_frames_are_optional(labels):
     _, validation = run(labels, known_frame_ids=None)
     assert validation.success
     assert all(o.column != "unknown_frame_id" for o in validation.results)
+
+
+def sizes(own: dict[str, tuple[int, int]] | None = None):
+    """Every frame IMAGE_WIDTH x IMAGE_HEIGHT, except the frames sized in `own`."""
+    own = own or {}
+    rows = [(f, *own.get(f, (IMAGE_WIDTH, IMAGE_HEIGHT))) for f in FRAME_IDS]
+    return pl.DataFrame(rows, schema=["frame_id", "width", "height"], orient="row")
+
+
+def test_a_box_is_bounded_by_its_own_frame_not_the_largest_image(labels, bad_inputs):
+    # frame 0 is a small image; its second box (300..340, 200..260) fits only the large ones
+    small = sizes({FRAME_IDS[0]: (320, 240)})
+    result, validation = run(labels, frame_sizes=small)
+    assert failed(validation) == {("expect_column_values_to_be_null", "box_outside_frame")}
+    (sample,) = outcome(
+        validation, "expect_column_values_to_be_null", "box_outside_frame"
+    ).partial_unexpected
+    assert sample == "drive-1/0000 300.0,200.0,340.0,260.0 outside 320x240"
+    assert not result.passed
+    bad_inputs.count()
+    assert run(labels, frame_sizes=sizes())[0].passed  # every frame large: the same boxes pass
+
+
+def test_a_box_only_wide_in_float64_fails_as_stored(labels, bad_inputs):
+    # 1e-7 wider in float64, zero wide once stored as Float32
+    thin = labels.with_columns(
+        pl.when(first_row).then(pl.col("x0") + 1e-7).otherwise("x1").alias("x1")
+    )
+    assert (thin["x1"] > thin["x0"]).all()
+    result, validation = run(thin, frame_sizes=sizes())
+    assert failed(validation) == {("expect_column_pair_values_a_to_be_greater_than_b", "x1, x0")}
+    assert not result.passed
+    bad_inputs.count()

@@ -20,13 +20,13 @@ def log() -> pl.DataFrame:
 
 def test_garbage_is_named_not_parsed():
     with pytest.raises(ValueError, match="not a readable Parquet file"):
-        read_drive_log(b"PAR1 this is not parquet")
+        read_drive_log(b"PAR1 this is not parquet", "d0000.parquet")
 
 
 def test_round_trip_and_frames_rows(log):
     buffer = io.BytesIO()
     log.write_parquet(buffer)
-    parsed = read_drive_log(buffer.getvalue())
+    parsed = read_drive_log(buffer.getvalue(), "d0000.parquet")
     rows = frames_of(parsed.drop("image"), "raw/drives/d0000.parquet")
     assert rows.schema == FRAMES
     assert rows["frame_id"].to_list() == [f"d0000-{i:05d}" for i in range(6)]
