@@ -71,7 +71,7 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         version = upstream_value(context, "evaluation_report", "model_version")
         report_commit = upstream_value(context, "evaluation_report", "store_commit")
         candidate = cat.get_model(name, version)
-        production = cat.alias(name, "production")
+        production = _judged_against(cat, name, version)
         report_path = f"{report_dir(name, version)}/report.json"
         report = read_json(vs, repo, report_commit, report_path)
 
@@ -178,6 +178,17 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         )
 
     return production_model
+
+
+def _judged_against(cat, name: str, version: str):
+    """The production model the candidate is judged against: the one its recorded decision
+    names when it was decided before (a retry, a re-run: the alias may point at the candidate
+    itself by now), else the alias's holder."""
+    decided = [d for d in cat.decisions(name) if d.candidate_version == version]
+    if not decided:
+        return cat.alias(name, "production")
+    against = decided[-1].against_version
+    return cat.get_model(name, against) if against else None
 
 
 def _promoted_before(store, repo: str, main: str, candidate_commit: str, version: str):
