@@ -18,7 +18,7 @@ import dagster as dg
 
 from assets.automation import AUTOMATION_INTERVAL_S
 from assets.fleet.assets import DRIVES_PER_RUN, drives, fleet_logs, frames
-from assets.labels.assets import label_batches, label_sets
+from assets.labels.assets import LABEL_FILES, label_batches, label_sets
 from assets.mining.assets import fleet_predictions
 from assets.mining.deployed import DEPLOYED_MODEL, NOT_DEPLOYED, deployed_version
 from assets.mining.fleet_signals import fleet_signals
@@ -34,10 +34,12 @@ from resources.landing import (
     ensure_landing,
     upload_name,
 )
+from resources.layout import drive_path
 from resources.store_resource import VersionedStoreResource
+from resources.versioning import NotFoundError
 
 SENSOR_INTERVAL_S = AUTOMATION_INTERVAL_S  # FLEETLOOP_TICK_SECONDS
-LABEL_BATCH_FILES = ("frames.parquet", "boxes.parquet", "batch.json")
+LABEL_BATCH_FILES = LABEL_FILES
 LABEL_RETRIES = 3
 _RANGE_START = "dagster/asset_partition_range_start"
 _RANGE_END = "dagster/asset_partition_range_end"
@@ -101,7 +103,7 @@ def fleet_upload_sensor(
             )
         )
     for drive in arrived:  # re-uploads of known drives: one run each
-        if drive in known:
+        if drive in known and not _ingested(vs, repo, store.main_branch, arrivals.head, drive):
             requests.append(
                 dg.RunRequest(
                     run_key=f"upload-{key}-{drive}",
@@ -116,6 +118,16 @@ def fleet_upload_sensor(
         dynamic_partitions_requests=[drives.build_add_request(new)] if new else [],
         cursor=arrivals.head,
     )
+
+
+def _ingested(vs, repo: str, main: str, head: str, drive: str) -> bool:
+    """Whether main holds this very upload of `drive` already: a tick replayed from scratch
+    (a lost or reset cursor) sees every drive again, under keys the first runs did not use."""
+    uploaded = vs.stat(repo, head, f"{DRIVE_UPLOADS}{drive}.parquet").checksum
+    try:
+        return vs.stat(repo, main, drive_path(drive)).checksum == uploaded
+    except NotFoundError:
+        return False
 
 
 @dg.sensor(
