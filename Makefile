@@ -80,11 +80,12 @@ bench-loop: install
 	$(BIN)/python -m bench.loop --seed $(SEED) $(if $(QUICK),--quick,)
 	$(BIN)/python -m bench.loop_scale $(if $(QUICK),--quick,)
 
-# Fault figures: kills at every store fault point, power cuts after every fsync, bad inputs,
-# catalog races (bench/results/faults.json and faults_input.json).
+# Fault figures: kills at every store and loop fault point, power cuts after every fsync, bad
+# inputs, catalog races (bench/results/faults.json, faults_input.json and faults_loop.json).
 faults: install
 	$(BIN)/python -m bench.faults_store
 	$(BIN)/python -m bench.faults_input
+	$(BIN)/python -m bench.faults_loop
 
 # The loop tests N times over (default 3), counting flakes per test.
 SOAK ?= 3

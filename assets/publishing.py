@@ -117,6 +117,12 @@ class RunBranch:
         """Merge the audited branch into main when it passed; keep it for inspection if not."""
         if not passed:
             return Publication(self.name, commit_id, None, self.store)
+        if not self.store.diff(self.repository, self.main, commit_id):
+            # The run changed nothing since it branched (a re-run on the same input): main
+            # already holds it, and another merge commit would only say so again.
+            self.store.delete_branch(self.repository, self.name)
+            head = self.store.resolve(self.repository, self.main)
+            return Publication(self.name, commit_id, head, self.store)
         for attempt in range(_PUBLISH_RETRIES):
             try:
                 merged = self.store.merge(

@@ -2,8 +2,9 @@
 
 - `fleet_upload_sensor` and `label_batch_sensor` watch the landing branch. Each cursor is the
   landing commit last handled; a tick reads what was committed since (a two-dot diff), so one
-  commit is handled once. Run keys name the landing commit too, so a tick replayed after a
-  daemon restart that lost its cursor launches nothing twice.
+  commit is handled once. Run keys name the content they carry, so a tick replayed after a
+  daemon restart that lost its cursor launches nothing twice; a label batch whose runs all
+  failed before the catalog recorded it is retried under a new key.
 - An upload is one run over its new drives' partitions: the logs, their frames and, when a
   model is deployed, its predictions and signals for those drives only.
 - `deployed_model_sensor` observes the registry alias `production`; when a promotion moves
@@ -17,12 +18,13 @@ import dagster as dg
 
 from assets.automation import AUTOMATION_INTERVAL_S
 from assets.fleet.assets import DRIVES_PER_RUN, drives, fleet_logs, frames
-from assets.labels.assets import label_batches, label_sets
+from assets.labels.assets import LABEL_FILES, label_batches, label_sets
 from assets.mining.assets import fleet_predictions
 from assets.mining.deployed import DEPLOYED_MODEL, NOT_DEPLOYED, deployed_version
 from assets.mining.fleet_signals import fleet_signals
 from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
+from resources.faults import point
 from resources.landing import (
     DRIVE_UPLOADS,
     LABEL_UPLOADS,
@@ -32,13 +34,19 @@ from resources.landing import (
     ensure_landing,
     upload_name,
 )
+from resources.layout import drive_path
 from resources.store_resource import VersionedStoreResource
+from resources.versioning import NotFoundError
 
 SENSOR_INTERVAL_S = AUTOMATION_INTERVAL_S  # FLEETLOOP_TICK_SECONDS
-LABEL_BATCH_FILES = ("frames.parquet", "boxes.parquet", "batch.json")
+LABEL_BATCH_FILES = LABEL_FILES
+LABEL_RETRIES = 3
 _RANGE_START = "dagster/asset_partition_range_start"
 _RANGE_END = "dagster/asset_partition_range_end"
 _DATA_VERSION = "dagster/data_version"
+_PARTITION = "dagster/partition"
+_SENSOR = "dagster/sensor_name"  # the daemon tags the runs a sensor launches
+LABEL_BATCH_SENSOR = "label_batch_sensor"
 DRIVE_ASSETS = [fleet_logs, frames, fleet_predictions, fleet_signals]
 PREDICTION_ASSETS = [fleet_predictions, fleet_signals]
 
@@ -95,7 +103,7 @@ def fleet_upload_sensor(
             )
         )
     for drive in arrived:  # re-uploads of known drives: one run each
-        if drive in known:
+        if drive in known and not _ingested(vs, repo, store.main_branch, arrivals.head, drive):
             requests.append(
                 dg.RunRequest(
                     run_key=f"upload-{key}-{drive}",
@@ -104,6 +112,7 @@ def fleet_upload_sensor(
                     tags=tags,
                 )
             )
+    point("fleet_upload_sensor:requested")
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[drives.build_add_request(new)] if new else [],
@@ -111,26 +120,32 @@ def fleet_upload_sensor(
     )
 
 
+def _ingested(vs, repo: str, main: str, head: str, drive: str) -> bool:
+    """Whether main holds this very upload of `drive` already: a tick replayed from scratch
+    (a lost or reset cursor) sees every drive again, under keys the first runs did not use."""
+    uploaded = vs.stat(repo, head, f"{DRIVE_UPLOADS}{drive}.parquet").checksum
+    try:
+        return vs.stat(repo, main, drive_path(drive)).checksum == uploaded
+    except NotFoundError:
+        return False
+
+
 @dg.sensor(
-    name="label_batch_sensor",
+    name=LABEL_BATCH_SENSOR,
     asset_selection=[label_sets],
     minimum_interval_seconds=SENSOR_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="A label batch committed on the landing branch → one label_sets run for it.",
 )
-def label_batch_sensor(context: dg.SensorEvaluationContext, store: VersionedStoreResource):
+def label_batch_sensor(
+    context: dg.SensorEvaluationContext,
+    store: VersionedStoreResource,
+    catalog: CatalogResource,
+):
     vs, repo = store.ensure_repository(), store.repository
     ensure_landing(vs, repo, store.main_branch)
     arrivals = arrivals_since(vs, repo, context.cursor, LABEL_UPLOADS)
-    batches = sorted(
-        {
-            p[len(LABEL_UPLOADS) :].split("/", 1)[0]
-            for p in arrivals.paths
-            if "/" in p[len(LABEL_UPLOADS) :]
-        }
-    )
-    if not batches:
-        return dg.SensorResult(cursor=arrivals.head)
+    batches = _batches(arrivals.paths)
     known = set(context.instance.get_dynamic_partitions(label_batches.name))
     new = [b for b in batches if b not in known]
     for batch in batches:
@@ -139,18 +154,56 @@ def label_batch_sensor(context: dg.SensorEvaluationContext, store: VersionedStor
         batch: [p for p in arrivals.paths if p.startswith(f"{LABEL_UPLOADS}{batch}/")]
         for batch in batches
     }
+    retries = _retries(context, vs, repo, arrivals.head, catalog, known)
+    requests = [
+        dg.RunRequest(
+            run_key=f"labels-{batch}-{content_key(vs, repo, arrivals.head, files[batch])}",
+            partition_key=batch,
+            tags={LANDING_COMMIT_TAG: arrivals.head},
+        )
+        for batch in batches
+        if batch not in retries
+    ] + list(retries.values())
+    point("label_batch_sensor:requested")
     return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=f"labels-{batch}-{content_key(vs, repo, arrivals.head, files[batch])}",
-                partition_key=batch,
-                tags={LANDING_COMMIT_TAG: arrivals.head},
-            )
-            for batch in batches
-        ],
+        run_requests=requests,
         dynamic_partitions_requests=[label_batches.build_add_request(new)] if new else [],
         cursor=arrivals.head,
     )
+
+
+def _batches(paths: list[str]) -> list[str]:
+    return sorted(
+        {p[len(LABEL_UPLOADS) :].split("/", 1)[0] for p in paths if "/" in p[len(LABEL_UPLOADS) :]}
+    )
+
+
+def _retries(
+    context, vs, repo: str, head: str, catalog, known: set[str]
+) -> dict[str, dg.RunRequest]:
+    """A run for each batch the sensor launched whose runs all failed before the catalog
+    recorded it (a killed worker, a locked catalog): its run key is spent, so without this it
+    would never be published or rejected. At most `LABEL_RETRIES` retries a batch."""
+    recorded = {b.batch_id for b in catalog.open().label_batches()}
+    requests = {}
+    for batch in sorted(known - recorded):
+        runs = context.instance.get_runs(
+            dg.RunsFilter(tags={_PARTITION: batch, _SENSOR: LABEL_BATCH_SENSOR})
+        )
+        if not runs or not all(r.status == dg.DagsterRunStatus.FAILURE for r in runs):
+            continue  # not launched by this sensor (a manual run), or a run still going
+        if len(runs) > LABEL_RETRIES:
+            context.log.error(f"label batch {batch}: {len(runs)} runs failed; not retrying")
+            continue
+        paths = [f"{LABEL_UPLOADS}{batch}/{name}" for name in LABEL_BATCH_FILES]
+        present = [p for p in paths if vs.exists(repo, head, p)]
+        content = content_key(vs, repo, head, present)
+        requests[batch] = dg.RunRequest(
+            run_key=f"labels-{batch}-{content}-retry{len(runs)}",
+            partition_key=batch,
+            tags={LANDING_COMMIT_TAG: head},
+        )
+    return requests
 
 
 def drive_ranges(keys: list[str], size: int) -> list[tuple[str, str]]:

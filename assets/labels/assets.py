@@ -5,6 +5,7 @@ says which request they answer, so the lineage runs from the slices through the 
 the model.
 """
 
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -14,7 +15,7 @@ import polars as pl
 from assets.automation import after_upstream
 from assets.labels.queue import plan_request
 from assets.markdown import table_md
-from assets.publishing import open_run
+from assets.publishing import Publication, open_run
 from assets.results import commit_docs, docs_linked, published, store_metadata
 from assets.slices.declarations import SliceSpec
 from quality.checks import (
@@ -26,6 +27,7 @@ from quality.checks import (
 )
 from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
+from resources.faults import point
 from resources.labeling import LabelingService
 from resources.landing import (
     LABEL_UPLOADS,
@@ -55,6 +57,7 @@ from resources.tables import BOXES, LABEL_REQUEST, LABELED_FRAMES, conform
 from resources.versioning import NotFoundError
 
 label_batches = dg.DynamicPartitionsDefinition(name="label_batches")
+LABEL_FILES = ("frames.parquet", "boxes.parquet", "batch.json")
 
 
 def build_labeling_queue(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
@@ -176,8 +179,21 @@ def label_sets(
     validated on a run branch, published to main only when both checks pass."""
     batch = context.partition_key
     landing = context.run.tags.get(LANDING_COMMIT_TAG) or LANDING_BRANCH
+    cat = catalog.open()
+    recorded = _recorded(cat, batch)
     run = open_run(store, context.run.run_id, "label_sets", partition=batch)
     vs, repo = run.store, run.repository
+    with contextlib.suppress(NotFoundError):  # one that does not resolve fails its checks
+        landing = vs.resolve(repo, landing)
+    if recorded is not None and recorded.landing_commit != landing:
+        if _landed_changed(vs, repo, recorded, landing, batch):
+            vs.delete_branch(repo, run.name)
+            raise dg.Failure(
+                f"label batch {batch!r} was already {recorded.status} from landing "
+                f"{recorded.landing_commit[:12]} and its files changed since; upload the "
+                "fixed labels under a new batch id"
+            )
+        landing = recorded.landing_commit  # a replay of what was recorded: judge that again
     source = f"{LABEL_UPLOADS}{batch}/"
 
     problems: dict[str, str] = {}
@@ -240,13 +256,24 @@ def label_sets(
         passed=passed,
         metadata={"batch_id": batch, "landing_commit": landing},
     )
-    publication = run.publish(commit, passed, f"publish label batch {batch}")
-    cat = catalog.open()
+    # Published before (a re-run, or a run killed between the merge and the catalog record):
+    # the merge on main stands and is recorded, never made twice.
+    before = _published_before(vs, repo, run.main, batch) if passed else None
+    if before is not None:
+        vs.delete_branch(repo, run.name)
+        publication = Publication(run.name, commit, before, vs)
+    else:
+        publication = run.publish(commit, passed, f"publish label batch {batch}")
+    point("label_sets:published")
     frames_n = tables["frames"].height if "frames" in tables else 0
     boxes_n = tables["boxes"].height if "boxes" in tables else 0
     # Labels may answer one of our requests, or arrive on their own (an import).
     asked = str(info.get("request_id") or "")
     request_id = asked if asked in {r.request_id for r in cat.requests()} else None
+    if passed and request_id:
+        cat.mark_request_answered(request_id, batch)
+    point("label_sets:answered")
+    # Last: the batch's record says it is handled, so a run killed before it is retried.
     cat.record_label_batch(
         batch,
         request_id=request_id,
@@ -258,8 +285,7 @@ def label_sets(
         status="published" if passed else "rejected",
         reason="" if passed else f"checks failed; inspect store branch {run.name}",
     )
-    if passed and request_id:
-        cat.mark_request_answered(request_id, batch)
+    point("label_sets:recorded")
     if publication.passed:
         per_class = tables["boxes"].group_by("cls").len().sort("cls")
         yield published(
@@ -282,3 +308,28 @@ def label_sets(
         yield docs_linked(result, run, commit, docs)
     for name in sorted(names):  # a part that could not be read fails its check by name
         yield unreadable_result(name, problems)
+
+
+def _recorded(cat, batch: str):
+    return next((b for b in cat.label_batches() if b.batch_id == batch), None)
+
+
+def _landed_changed(vs, repo: str, recorded, landing: str, batch: str) -> bool:
+    """Whether the batch's files at `landing` differ from those of its recorded landing."""
+    paths = [f"{LABEL_UPLOADS}{batch}/{name}" for name in LABEL_FILES]
+
+    def checksums(ref: str) -> list[str | None]:
+        return [vs.stat(repo, ref, p).checksum if vs.exists(repo, ref, p) else None for p in paths]
+
+    try:
+        return checksums(recorded.landing_commit) != checksums(landing)
+    except NotFoundError:  # the recorded landing commit is gone: nothing to compare with
+        return True
+
+
+def _published_before(vs, repo: str, main: str, batch: str) -> str | None:
+    """The commit on `main` that published `batch`, if one did."""
+    if not vs.exists(repo, main, label_paths(batch)["batch"]):
+        return None
+    message = f"publish label batch {batch}"
+    return next((c.id for c in vs.log(repo, main) if c.message == message), None)

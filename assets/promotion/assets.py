@@ -22,6 +22,7 @@ from assets.results import store_metadata, upstream_value
 from assets.slices.declarations import SliceSpec
 from resources.catalog_resource import CatalogResource
 from resources.detector_resource import DetectorResource
+from resources.faults import point
 from resources.layout import model_dir, report_dir
 from resources.storage import read_json
 from resources.store_resource import VersionedStoreResource
@@ -70,7 +71,7 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         version = upstream_value(context, "evaluation_report", "model_version")
         report_commit = upstream_value(context, "evaluation_report", "store_commit")
         candidate = cat.get_model(name, version)
-        production = cat.alias(name, "production")
+        production = _judged_against(cat, name, version)
         report_path = f"{report_dir(name, version)}/report.json"
         report = read_json(vs, repo, report_commit, report_path)
 
@@ -127,9 +128,14 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         tag = f"{name}-{version}"
         try:  # a retry after a crash past the tag: the merge is done, finish the rest
             merged = vs.resolve(repo, tag)
-        except NotFoundError:
-            merged = _merge(vs, repo, candidate_branch(version), store.main_branch, name, version)
+        except NotFoundError:  # merged before the tag (a crash between them), or not yet
+            merged = _promoted_before(vs, repo, store.main_branch, candidate.commit, version)
+            merged = merged or _merge(
+                vs, repo, candidate_branch(version), store.main_branch, name, version
+            )
+            point("promotion:merged")
             vs.create_tag(repo, tag, merged, exist_ok=True)
+        point("promotion:tagged")
         cat.record_decision(
             name,
             version,
@@ -139,11 +145,14 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
             report_path=link,
             merge_commit=merged,
         )
+        point("promotion:recorded")
         cat.set_alias(name, "production", version)
+        point("promotion:alias")
         # Last: the tag keeps the promoted commit, and until the alias moved a retry needs
         # nothing else; a refused candidate's branch stays to inspect.
         with contextlib.suppress(NotFoundError):
             vs.delete_branch(repo, candidate_branch(version))
+        point("promotion:branch_deleted")
         yield dg.MaterializeResult(
             metadata={
                 **store_metadata(repo, merged, [f"{model_dir(name, version)}/model.pt"], store=vs),
@@ -169,6 +178,29 @@ def build_production_model(specs: Sequence[SliceSpec]) -> dg.AssetsDefinition:
         )
 
     return production_model
+
+
+def _judged_against(cat, name: str, version: str):
+    """The production model the candidate is judged against: the one its recorded decision
+    names when it was decided before (a retry, a re-run: the alias may point at the candidate
+    itself by now), else the alias's holder."""
+    decided = [d for d in cat.decisions(name) if d.candidate_version == version]
+    if not decided:
+        return cat.alias(name, "production")
+    against = decided[-1].against_version
+    return cat.get_model(name, against) if against else None
+
+
+def _promoted_before(store, repo: str, main: str, candidate_commit: str, version: str):
+    """The merge commit on main that promoted `version`, if one did: it is newer than the
+    candidate's own commit, so the walk stops there."""
+    for commit in store.log(repo, main):
+        if commit.id == candidate_commit:
+            return None
+        meta = commit.metadata
+        if meta.get(ASSET_KEY) == "production_model" and meta.get("model_version") == version:
+            return commit.id
+    return None
 
 
 def _merge(store, repo: str, branch: str, main: str, name: str, version: str) -> str:
