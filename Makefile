@@ -70,6 +70,9 @@ demo: install
 ui: install
 	$(BIN)/fleetloop ui
 
+# LocalStore against plain files, git, DVC and lakeFS (started and stopped by the benchmark; skipped
+# with the reason when build/lakefs is not built), plus LakeFSStore against lakefs_sdk call by call
+# (bench/results/store.json; `QUICK=1`: smaller sizes, a couple of minutes).
 bench-store: install
 	$(BIN)/python -m bench.store $(if $(QUICK),--quick,)
 

@@ -21,6 +21,8 @@ class Config:
     branch_reps: int = 50  # branch creations per size (p50 reported)
     read_reps: int = 7  # large reads per reader, interleaved (best reported)
     batch: int = 100_000  # objects per put_many + commit when building a repository
+    lakefs_bulk: int = 100_000  # new small objects uploaded one request each into lakeFS
+    overhead_reps: int = 31  # alternating adapter / SDK calls per call measured
 
     @property
     def small(self) -> int:
@@ -53,4 +55,6 @@ QUICK = Config(
     local_commit_reps=5,
     dvc_reps=1,
     branch_reps=20,
+    lakefs_bulk=2_000,
+    overhead_reps=9,
 )

@@ -1,4 +1,4 @@
-"""`make bench-store`: LocalStore against plain files, git and DVC, side by side.
+"""`make bench-store`: LocalStore against plain files, git, DVC and lakeFS, side by side.
 
     python -m bench.store [--quick] [--keep] [--output PATH]
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pygit2
 
-from bench import local, report
+from bench import lakefs_peer, local, report
 from bench.cli import git_version
 from bench.config import FULL, QUICK, Config
 from bench.peers import run_peers
@@ -44,6 +44,7 @@ def measure(cfg: Config, tmp: Path) -> dict:
     results["fsync_ms_p50"] = {"start": fsync_ms(tmp)}
     results.update(local.run(cfg, tmp))
     results["peers"] = run_peers(cfg, tmp, results["large_read_mb_per_s"]["plain"])
+    results["peers"]["lakefs"] = lakefs_peer.run(cfg, tmp)
     results["fsync_ms_p50"]["end"] = fsync_ms(tmp)
     return results
 
@@ -52,7 +53,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.store", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, a couple of minutes")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
     return parser.parse_args(argv)
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     results["goals"] = report.goals(results, cfg)
+    if "skipped" not in results["peers"]["lakefs"]:
+        results["peers"]["lakefs"]["versus_localstore"] = report.versus_lakefs(results, cfg)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print()
@@ -79,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     print(report.side_by_side(results, cfg))
     for note in report.footnotes(results):
         print(f"  * {note}")
+    if (overhead := report.overhead_table(results)) is not None:
+        print()
+        print(overhead)
     print(f"\nwrote {args.output} in {results['elapsed_s']} s")
     return 0
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Mapping
 
 import lakefs
+import lakefs_sdk
 
 from resources.versioning.errors import (
     AmbiguousRefError,
@@ -30,9 +31,11 @@ from resources.versioning.lakefs_errors import (
 )
 from resources.versioning.lakefs_objects import PAGE
 from resources.versioning.names import (
+    check_branch_name,
     check_metadata,
     check_prefix,
     check_ref,
+    check_repository_name,
     check_strategy,
     check_text,
 )
@@ -57,11 +60,15 @@ class LakeFSHistory:
         metadata: Mapping[str, str] | None = None,
         allow_empty: bool = False,
     ) -> Commit:
-        target = self._branch(repo, branch)
+        check_repository_name(repo)
+        check_branch_name(branch)
         meta = _commit_metadata(metadata)
+        api = self._client.sdk_client.commits_api
         with sdk_errors(repo, f"branch {branch!r}"):
-            created = target.commit(message, metadata=meta, allow_empty=allow_empty)
-            return commit_record(created.get_commit())
+            creation = lakefs_sdk.CommitCreation(
+                message=message, metadata=meta, allow_empty=allow_empty
+            )
+            return commit_record(api.commit(repo, branch, creation))
 
     def get_commit(self, repo: str, ref: str) -> Commit:
         reference = self._ref(repo, ref)

@@ -3,7 +3,8 @@
 The `lakefs` wrapper supplies the client (configured from `LAKECTL_*` variables or
 `~/.lakectl.yaml`, never from code), the domain objects, paging and the object reader and writer.
 A few calls go to its `sdk_client` directly: stat and delete, because the wrapper folds every 404
-of an object call into "object not found" (a missing branch would read as a missing file), the
+of an object call into "object not found" (a missing branch would read as a missing file), commit
+and branch creation, whose wrapper versions drop lakeFS's answer and ask again for it, the
 repository, branch and tag listings, whose wrapper versions drop each entry's record, object
 metadata that an HTTP header cannot carry, and reads, which stream one GET instead of one
 request per chunk. Names are checked before any call; every failure leaves as a store exception
@@ -178,8 +179,11 @@ class LakeFSStore(LakeFSObjects, LakeFSHistory, VersionedStore):
 
     # -- branches and tags ----------------------------------------------------------------
     def create_branch(self, repo: str, name: str, source: str, *, exist_ok: bool = False) -> Ref:
+        """lakeFS answers a branch creation with the new branch's commit id, so one request
+        does; an existing branch accepted by exist_ok is looked up."""
         branch = self._branch(repo, name)
         check_ref(source)
+        api = self._client.sdk_client.branches_api
         with (
             self._ambiguity_told(repo, source),
             sdk_errors(
@@ -189,7 +193,12 @@ class LakeFSStore(LakeFSObjects, LakeFSHistory, VersionedStore):
                 conflict=AlreadyExistsError,
             ),
         ):
-            branch.create(source, exist_ok=exist_ok)
+            creation = lakefs_sdk.BranchCreation(name=name, source=source)
+            try:
+                return Ref(name, api.create_branch(repo, creation))
+            except lakefs_sdk.ApiException as exc:
+                if not exist_ok or exc.status != 409:
+                    raise
             return Ref(name, branch.head.id)
 
     def get_branch(self, repo: str, name: str) -> Ref:

@@ -331,7 +331,7 @@ def test_create_branch_sends_name_and_source(store, sdk):
     assert store.create_branch(REPO, "rain", "main~1") == Ref("rain", HEAD)
     ((repo, creation), _) = sdk.sent("create_branch")[0]
     assert (repo, creation.name, creation.source) == (REPO, "rain", "main~1")
-    assert sdk.sent("get_branch")[0][0] == (REPO, "rain")
+    assert not sdk.sent("get_branch")  # lakeFS's answer is the new branch's commit id
 
 
 def test_create_existing_branch(store, sdk):
@@ -781,7 +781,7 @@ def test_commit_sends_message_metadata_and_returns_the_record(store, sdk):
         {"run": "42"},
         False,
     )
-    assert sdk.sent("get_commit")[0][0] == (REPO, HEAD)
+    assert not sdk.sent("get_commit")  # lakeFS's answer is the commit
     assert commit.id == HEAD and len(commit.id) == 64
     assert commit.parents == (PARENT,)
     assert commit.metadata == {"run": "42"}
