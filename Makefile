@@ -34,8 +34,10 @@ system-deps:
 
 # The live lakeFS tests start their own servers from build/lakefs (tests/versioning/conftest.py);
 # without Go they skip and say why.
+# The loop's fault-injection kills (tests/loop/test_loop_faults.py, ~3 min) run in `make faults`,
+# which also runs the same kills as bench.faults_loop for the figures.
 test: install system-deps lakefs-build-if-go
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not faults" $(PYTEST_ARGS)
 
 # lakeFS v1.84.0 built from its Go module (deploy/lakefs/go.mod) into build/lakefs/bin, with the
 # web UI when npm can build it; a no-op when up to date.
@@ -89,6 +91,7 @@ faults: install
 	$(BIN)/python -m bench.faults_store
 	$(BIN)/python -m bench.faults_input
 	$(BIN)/python -m bench.faults_loop
+	$(BIN)/python -m pytest -q -n 2 -m faults tests/loop/test_loop_faults.py
 
 # The loop tests N times over (default 3), counting flakes per test.
 SOAK ?= 3

@@ -12,7 +12,7 @@ import pytest
 from bench import faults_loop
 from resources.faults import LOOP_POINTS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
 
 @pytest.fixture(scope="module")
