@@ -74,18 +74,14 @@ class World:
     def __init__(self, root: Path):
         from assets.definitions import build_definitions
         from assets.slices.declarations import SLICES
-        from resources.catalog_resource import CatalogResource
+        from bench.loop_world import world_resources
         from resources.detector_resource import DetectorResource
-        from resources.labeling import SimulatedLabelingService
-        from resources.store_resource import LocalStoreResource
 
         self.root = root
         (root / "dagster").mkdir(parents=True, exist_ok=True)
         self.instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(root / "dagster")))
         self.resources: dict[str, Any] = {
-            "store": LocalStoreResource(root=str(root / "store")),
-            "catalog": CatalogResource(url=f"sqlite:///{root / 'catalog.db'}"),
-            "labeling": SimulatedLabelingService(inbox=str(root / "inbox")),
+            **world_resources(root),
             "detector": DetectorResource(model="cone_net", epochs=1),
         }
         slices = tuple(
