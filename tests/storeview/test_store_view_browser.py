@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import os
 
-import dagster as dg
 import pytest
 
-from assets.fleet.assets import fleet_logs
-from entrypoints.demo.world import upload_drives
-from quality.checks import DRIVE_LOGS_CHECK
-from resources.simulation import Fleet, FleetConfig
 from resources.store_resource import LocalStoreResource
 from tests.browser import CHROMEDRIVER, CHROMIUM, chromium
 from tests.storeview import serving
+from tests.storeview.checked import one_checked_drive
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no headless Chromium at {CHROMIUM}"),
@@ -48,21 +44,7 @@ def test_data_docs_link_opens_the_gx_page(tmp_path, monkeypatch, store_view, bro
 
     monkeypatch.setenv("FLEETLOOP_STORE_VIEW_URL", store_view)
     resource = LocalStoreResource(root=str(tmp_path / "store"))
-    fleet = Fleet(FleetConfig(seed=3, drives=1, frames_per_drive=6))
-    [drive] = fleet.drive_ids
-    upload_drives(
-        resource.ensure_repository(), resource.repository, {drive: fleet.drive_log(drive)}
-    )
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("drives", [drive])
-    result = dg.materialize(
-        [fleet_logs], instance=instance, resources={"store": resource}, partition_key=drive
-    )
-    assert result.success
-
-    key = dg.AssetCheckKey(dg.AssetKey("fleet_logs"), DRIVE_LOGS_CHECK)
-    record = instance.get_latest_asset_check_evaluation_record(key)
-    metadata = record.event.dagster_event.event_specific_data.metadata
+    _, metadata = one_checked_drive(resource)
     url = metadata["data_docs"].value
     assert url.startswith(f"{store_view}/drive-data/") and url.endswith(".html")
     assert metadata["data_docs_uri"].value.startswith("lakefs://drive-data/")

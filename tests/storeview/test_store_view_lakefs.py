@@ -17,14 +17,11 @@ import uuid
 import dagster as dg
 import pytest
 
-from assets.fleet.assets import fleet_logs
-from entrypoints.demo.world import upload_drives
-from quality.checks import DRIVE_LOGS_CHECK
-from resources.simulation import Fleet, FleetConfig
 from resources.store_resource import LakeFSStoreResource
 from resources.versioning.errors import NotFoundError
 from tests.browser import chromium
 from tests.storeview import serving
+from tests.storeview.checked import one_checked_drive
 
 pytestmark = pytest.mark.lakefs
 
@@ -62,21 +59,7 @@ def test_data_docs_on_lakefs_open_rendered_in_the_store_view(
 
     port = serving.free_port()
     monkeypatch.setenv("FLEETLOOP_STORE_VIEW_URL", f"http://127.0.0.1:{port}")
-    fleet = Fleet(FleetConfig(seed=3, drives=1, frames_per_drive=6))
-    [drive] = fleet.drive_ids
-    upload_drives(
-        repository.ensure_repository(), repository.repository, {drive: fleet.drive_log(drive)}
-    )
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("drives", [drive])
-    result = dg.materialize(
-        [fleet_logs], instance=instance, resources={"store": repository}, partition_key=drive
-    )
-    assert result.success
-
-    key = dg.AssetCheckKey(dg.AssetKey("fleet_logs"), DRIVE_LOGS_CHECK)
-    metadata = instance.get_latest_asset_check_evaluation_record(key).event.dagster_event
-    metadata = metadata.event_specific_data.metadata
+    instance, metadata = one_checked_drive(repository)
     docs, ui = metadata["data_docs"].value, metadata["data_docs_lakefs_ui"].value
     suite = metadata["suite"].value
     endpoint = lakefs_env["LAKECTL_SERVER_ENDPOINT_URL"]
