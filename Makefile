@@ -16,7 +16,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch==2.13.0 is the CPU wheel on this machine's disk; the lock pins every version.
+	# torch==2.13.0: the +cpu wheel where one lies on disk, else PyPI's CUDA build (runs on the CPU).
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[loop,dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
