@@ -5,9 +5,9 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 import pytest
-from conftest import FRAME_IDS, IMAGE_HEIGHT, IMAGE_WIDTH, failed, outcome
 
 from quality.checks import LABEL_BATCH_CHECK, check_label_batch
+from tests.quality.outcomes import FRAME_IDS, IMAGE_HEIGHT, IMAGE_WIDTH, failed, outcome
 
 BETWEEN = "expect_column_values_to_be_between"
 first_row = pl.int_range(pl.len()) == 0

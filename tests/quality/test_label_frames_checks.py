@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
-from conftest import FRAME_IDS, failed, outcome
 
 from quality.checks import check_label_frames
 from resources.interop.records import CLOCK_SKEW
+from tests.quality.outcomes import FRAME_IDS, failed, outcome
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 NULL = "expect_column_values_to_be_null"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 import polars as pl
-from conftest import IMAGE_HEIGHT, IMAGE_WIDTH, failed
 
 from quality.checks import check_predictions
+from tests.quality.outcomes import IMAGE_HEIGHT, IMAGE_WIDTH, failed
 
 
 def test_predictions_pass_then_warn_on_bad_confidence(labels):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from conftest import failed, outcome
 
 from quality.checks import check_training_set
+from tests.quality.outcomes import failed, outcome
 
 MEAN = "expect_column_mean_to_be_between"
 
