@@ -64,6 +64,7 @@ class RunBranch:
     ):
         self.store, self.repository, self.main, self.asset = store, repository, main, asset
         self.name = run_branch_name(run_id, asset, partition)
+        self.docs_prefixes: list[str] = []  # where this run staged Data Docs (put_docs)
         # exist_ok: a retried step reuses its branch; reset drops what a crashed attempt staged.
         ref = store.create_branch(repository, self.name, main, exist_ok=True)
         store.reset(repository, self.name)
@@ -101,6 +102,12 @@ class RunBranch:
         for relative, data in files.items():
             self.put(f"{prefix.rstrip('/')}/{relative}", data, content_type=_content_type(relative))
 
+    def put_docs(self, prefix: str, files: Mapping[str, bytes]) -> None:
+        """A validation's Data Docs site under `prefix`. Docs describe the data beside them, so
+        a run whose only changes are docs changed nothing worth publishing (`publish`)."""
+        self.put_tree(prefix, files)
+        self.docs_prefixes.append(prefix.rstrip("/") + "/")
+
     def commit(
         self, message: str, *, passed: bool, metadata: Mapping[str, str] | None = None
     ) -> str:
@@ -117,9 +124,10 @@ class RunBranch:
         """Merge the audited branch into main when it passed; keep it for inspection if not."""
         if not passed:
             return Publication(self.name, commit_id, None, self.store)
-        if not self.store.diff(self.repository, self.main, commit_id):
-            # The run changed nothing since it branched (a re-run on the same input): main
-            # already holds it, and another merge commit would only say so again.
+        if not self.changes_data(commit_id):
+            # The run changed no data since it branched (a re-run on the same input): main
+            # already holds it, and another merge commit would only say so again. A Data Docs
+            # page of this run stays readable at `commit_id`, which its check links to.
             self.store.delete_branch(self.repository, self.name)
             head = self.store.resolve(self.repository, self.main)
             return Publication(self.name, commit_id, head, self.store)
@@ -140,6 +148,12 @@ class RunBranch:
                     raise
         self.store.delete_branch(self.repository, self.name)
         return Publication(self.name, commit_id, merged.id, self.store)
+
+    def changes_data(self, commit_id: str) -> bool:
+        """Whether the audited commit changes main in anything but its Data Docs pages (each
+        run renders its own, named by its run time)."""
+        changes = self.store.diff(self.repository, self.main, commit_id)
+        return any(not c.path.startswith(tuple(self.docs_prefixes)) for c in changes)
 
 
 def open_run(store_resource, run_id: str, asset: str, partition: str | None = None) -> RunBranch:

@@ -59,7 +59,7 @@ def published(
 
 def commit_docs(run: RunBranch, prefix: str, validation: Validation) -> str:
     """Stage a validation's Data Docs under `prefix` on the run branch; the page's store path."""
-    run.put_tree(prefix, validation.docs)
+    run.put_docs(prefix, validation.docs)
     return f"{prefix.rstrip('/')}/{validation.docs_page or 'index.html'}"
 
 

@@ -88,8 +88,8 @@ def drift_report(
     (`reports/drift/drift_map.png`)."""
     run = open_run(store, context.run.run_id, "drift_report")
     vs, repo = run.store, run.repository
-    production = catalog.open().alias(detector.name, "production")
-    if production is None:
+    deployed = catalog.open().alias(detector.name, "production")
+    if deployed is None:
         raise dg.Failure("no model deployed yet: drift compares the fleet with its training data")
     if not list_paths(vs, repo, run.base, EMBEDDINGS_PREFIX, ".parquet"):
         raise dg.Failure("no fleet embeddings on main yet: materialize fleet_predictions first")
@@ -97,7 +97,7 @@ def drift_report(
         scan_frames(vs, repo, run.base).collect(),
         scan_tables(vs, repo, run.base, EMBEDDINGS_PREFIX, None).collect(),
         # the deployed model's own training frames, as they were when it was trained
-        read_table(vs, repo, production.commit, MANIFEST_PATH),
+        read_table(vs, repo, deployed.commit, MANIFEST_PATH),
     )
     if train.height < 2 or production.is_empty():
         raise dg.Failure(
@@ -122,7 +122,9 @@ def drift_report(
             "reason": reason,
             "map_frames": sample.height,
             "model_version": version,
-            "source_commit": run.base,
+            # what was compared, not where main stood: a re-run on the same data writes the
+            # same report (the main commit read is in the commit's metadata)
+            "training_commit": deployed.commit,
         },
     )
     run.put(DRIFT_MAP_PATH, png, content_type="image/png")
