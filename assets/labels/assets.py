@@ -186,14 +186,16 @@ def label_sets(
     with contextlib.suppress(NotFoundError):  # one that does not resolve fails its checks
         landing = vs.resolve(repo, landing)
     if recorded is not None and recorded.landing_commit != landing:
-        if _landed_changed(vs, repo, recorded, landing, batch):
+        if not _landed_changed(vs, repo, recorded, landing, batch):
+            landing = recorded.landing_commit  # a replay of what was recorded: judge it again
+        elif recorded.status == "published":
             vs.delete_branch(repo, run.name)
             raise dg.Failure(
-                f"label batch {batch!r} was already {recorded.status} from landing "
+                f"label batch {batch!r} was already published from landing "
                 f"{recorded.landing_commit[:12]} and its files changed since; upload the "
-                "fixed labels under a new batch id"
+                "corrected labels under a new batch id"
             )
-        landing = recorded.landing_commit  # a replay of what was recorded: judge that again
+        # else: fixed files of a batch that was rejected (it never reached main): judge them
     source = f"{LABEL_UPLOADS}{batch}/"
 
     problems: dict[str, str] = {}

@@ -21,7 +21,13 @@ from resources.catalog.errors import (
     UnknownRequestError,
 )
 from resources.catalog.flags import ReviewFlag
-from resources.catalog.labeling import BatchStatus, LabelBatch, LabelRequest, RequestStatus
+from resources.catalog.labeling import (
+    BatchStatus,
+    LabelBatch,
+    LabelRequest,
+    RejectedLabelBatch,
+    RequestStatus,
+)
 from resources.catalog.models import PRODUCTION, AliasMove, ModelAlias, ModelStatus, ModelVersion
 from resources.catalog.timings import StageTiming
 
@@ -35,6 +41,7 @@ __all__ = [
     "CatalogUnavailableError",
     "InvalidRecordError",
     "LabelBatch",
+    "RejectedLabelBatch",
     "LabelRequest",
     "ModelAlias",
     "ModelStatus",

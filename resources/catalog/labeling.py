@@ -5,7 +5,9 @@ request or batch again is a no-op (a sensor tick or an asset re-run), and record
 content under an id already used is a `RecordConflictError`. A batch's content is where it
 landed, what it holds and its verdict; a re-run of `label_sets` that publishes the same
 content again (another merge commit on main) or rejects it in other words keeps the first
-record as it is. The frames and boxes themselves
+record as it is. One exception: a rejected batch never reached main, so fixed files landed
+under its id replace its record, and the rejection is kept in `rejected_label_batches`.
+The frames and boxes themselves
 live in the store; these rows say when, how many, from whom and at which commits.
 """
 
@@ -69,6 +71,21 @@ class LabelBatch(CatalogModel, table=True):
     status: str  # a BatchStatus value
     reason: str = ""  # why it was rejected
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RejectedLabelBatch(CatalogModel, table=True):
+    """A rejection that a fixed upload of the same batch id replaced: what landed, and why it
+    was turned down."""
+
+    __tablename__ = "rejected_label_batches"
+
+    batch_id: str = Field(primary_key=True)
+    landing_commit: str = Field(primary_key=True)
+    source: str
+    frames: int
+    boxes: int
+    reason: str
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Labeling:
@@ -148,9 +165,23 @@ class Labeling:
         with self._db.writing() as session:
             values = {"batch_id": batch_id, **content, **outcome, "recorded_at": utcnow()}
             insert_ignore(session, LabelBatch, values)
-            batch = session.get_one(LabelBatch, batch_id)
+            batch = session.get_one(LabelBatch, batch_id, with_for_update=True)
+            if (
+                batch.status == BatchStatus.REJECTED
+                and batch.landing_commit != content["landing_commit"]
+            ):
+                return _supersede(session, batch, values)
             _same_or_conflict(f"label batch {batch_id!r}", batch, content)
             return batch
+
+    def rejected_label_batches(self, batch_id: str | None = None) -> list[RejectedLabelBatch]:
+        """Rejections that a fixed upload under the same batch id replaced, oldest first."""
+        query = select(RejectedLabelBatch)
+        if batch_id is not None:
+            query = query.where(RejectedLabelBatch.batch_id == batch_id)
+        query = query.order_by(col(RejectedLabelBatch.recorded_at))
+        with self._db.reading() as session:
+            return list(session.exec(query).all())
 
     def label_batches(self, status: str | None = None) -> list[LabelBatch]:
         """Label batches, oldest first; `status` is 'published' or 'rejected'."""
@@ -161,6 +192,20 @@ class Labeling:
         query = query.order_by(col(LabelBatch.recorded_at), col(LabelBatch.batch_id))
         with self._db.reading() as session:
             return list(session.exec(query).all())
+
+
+def _supersede(session: Session, rejected: LabelBatch, values: dict[str, Any]) -> LabelBatch:
+    """Keep `rejected` in `rejected_label_batches` and record the new landing in its place."""
+    kept = {
+        k: getattr(rejected, k)
+        for k in ("batch_id", "landing_commit", "source", "frames", "boxes", "reason")
+    }
+    insert_ignore(session, RejectedLabelBatch, {**kept, "recorded_at": rejected.recorded_at})
+    for key, value in values.items():
+        setattr(rejected, key, value)
+    session.add(rejected)
+    session.flush()
+    return rejected
 
 
 def _request(session: Session, request_id: str, *, for_update: bool = False) -> LabelRequest:

@@ -26,6 +26,7 @@ TABLES = {
     "promotion_decisions",
     "label_requests",
     "label_batches",
+    "rejected_label_batches",
     "review_flags",
     "stage_timings",
 }

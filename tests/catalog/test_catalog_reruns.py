@@ -67,6 +67,24 @@ def test_a_rejected_batch_rerun_keeps_its_first_reason(catalog):
     assert _rows(catalog) == before
 
 
+def test_fixed_files_of_a_rejected_batch_replace_its_record_and_keep_the_rejection(catalog):
+    rejected = {**BATCH, "published_commit": None, "status": "rejected"}
+    first = catalog.record_label_batch("b1", **rejected, reason="boxes outside the image")
+    fixed = {**BATCH, "landing_commit": "4" * 64}
+    published = catalog.record_label_batch("b1", **fixed)
+    assert (published.status, published.landing_commit) == ("published", "4" * 64)
+    assert [b.batch_id for b in catalog.label_batches()] == ["b1"]
+    (kept,) = catalog.rejected_label_batches("b1")
+    assert (kept.landing_commit, kept.reason) == ("1" * 64, "boxes outside the image")
+    assert kept.recorded_at == first.recorded_at
+    before = _rows(catalog), catalog.rejected_label_batches()
+    again = catalog.record_label_batch("b1", **{**fixed, "published_commit": "5" * 64})
+    assert again.published_commit == "2" * 64  # a re-run of the fixed batch changes nothing
+    assert (_rows(catalog), catalog.rejected_label_batches()) == before
+    with pytest.raises(RecordConflictError, match="landing_commit"):  # published: immutable
+        catalog.record_label_batch("b1", **{**BATCH, "landing_commit": "6" * 64})
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [

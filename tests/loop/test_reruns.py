@@ -2,7 +2,7 @@
 `weekly_cycle` job and every sensor tick again on the same input leave main, every branch
 and tag, and the catalog as they were (a re-run's Data Docs page stays on its own audited
 commit), fail nothing and request no run the daemon would launch. A fixed re-upload of a
-rejected batch (under a new batch id) publishes once."""
+rejected batch under its own id publishes once."""
 
 from __future__ import annotations
 
@@ -143,20 +143,32 @@ def test_a_fixed_reupload_of_a_rejected_batch_publishes_once(world, batch):
     assert rejected.status == "rejected"
     main = world.store.resolve(world.repo, "main")
 
-    # the same id again with fixed files: refused in one line, nothing changes
+    # the same id again with fixed files: published once, the rejection kept
     upload_label_batch(world.store, world.repo, "lb-fix", frames, boxes, info)
+    assert [r.success for r in world.tick("label_batch_sensor")] == [True]
+    (fixed,) = [b for b in world.catalog.label_batches() if b.batch_id == "lb-fix"]
+    assert fixed.status == "published" and fixed.landing_commit != rejected.landing_commit
+    assert [r.landing_commit for r in world.catalog.rejected_label_batches("lb-fix")] == [
+        rejected.landing_commit
+    ]
+    assert world.store.resolve(world.repo, "main") != main
+    published = [
+        c for c in world.store.log(world.repo, "main") if c.metadata.get("batch_id") == "lb-fix"
+    ]
+    assert len(published) == 1
+    store, catalog = store_state(world), catalog_rows(world)
+    for _ in range(2):
+        assert world.materialize(["label_sets"], partition="lb-fix").success
+        assert world.tick("label_batch_sensor") == []
+    assert store_state(world) == store and catalog_rows(world) == catalog
+
+    # a published batch's id is spent: other files under it are refused in one line
+    upload_label_batch(world.store, world.repo, "lb-fix", frames, broken, info)
     (refused,) = world.tick("label_batch_sensor")
     assert not refused.success
     (failure,) = [e for e in refused.all_events if e.event_type_value == "STEP_FAILURE"]
-    message = failure.step_failure_data.error.message
-    assert "upload the fixed labels under a new batch id" in message
-    assert world.store.resolve(world.repo, "main") == main
-
-    upload_label_batch(world.store, world.repo, "lb-fix-2", frames, boxes, info)
-    assert [r.success for r in world.tick("label_batch_sensor")] == [True]
-    store, catalog = store_state(world), catalog_rows(world)
-    assert store["main"] != main
-    for _ in range(2):
-        assert world.materialize(["label_sets"], partition="lb-fix-2").success
-        assert world.tick("label_batch_sensor") == []
-    assert store_state(world) == store and catalog_rows(world) == catalog
+    assert "upload the corrected labels under a new batch id" in (
+        failure.step_failure_data.error.message
+    )
+    assert world.store.resolve(world.repo, "main") == store["main"]
+    assert catalog_rows(world) == catalog
