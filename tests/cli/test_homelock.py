@@ -93,4 +93,3 @@ def test_readers_share_a_home_and_block_its_reset(home):
     with resetting(home), pytest.raises(HomeBusy, match="being reset"):
         with using(home):
             pass
-
