@@ -192,6 +192,8 @@ def _retries(
         )
         if not runs or not all(r.status == dg.DagsterRunStatus.FAILURE for r in runs):
             continue  # not launched by this sensor (a manual run), or a run still going
+        if any(r.is_complete_and_waiting_to_retry for r in runs):
+            continue  # the daemon's run retries will run it again (a crashed worker)
         if len(runs) > LABEL_RETRIES:
             context.log.error(f"label batch {batch}: {len(runs)} runs failed; not retrying")
             continue

@@ -67,27 +67,31 @@ def _fleet():
     return Fleet(FleetConfig(seed=5, drives=DRIVES, frames_per_drive=FRAMES_PER_DRIVE))
 
 
+def world_definitions(root: Path) -> dg.Definitions:
+    """The loop's definitions on the world at `root`: its store, catalog and simulated
+    labelers, a one-epoch cone_net and small slices."""
+    from assets.definitions import build_definitions
+    from assets.slices.declarations import SLICES
+    from bench.loop_world import world_resources
+    from resources.detector_resource import DetectorResource
+
+    resources = {**world_resources(root), "detector": DetectorResource(model="cone_net", epochs=1)}
+    slices = tuple(
+        dataclasses.replace(s, target_size=SIZES[s.name]) for s in SLICES if s.name in SIZES
+    )
+    return build_definitions(slices, resources)
+
+
 class World:
     """A loop on disk: store, catalog, a persistent Dagster instance and the daemon's sensor
     cursors, driven as the daemon drives it (run keys launch once per sensor)."""
 
     def __init__(self, root: Path):
-        from assets.definitions import build_definitions
-        from assets.slices.declarations import SLICES
-        from bench.loop_world import world_resources
-        from resources.detector_resource import DetectorResource
-
         self.root = root
         (root / "dagster").mkdir(parents=True, exist_ok=True)
         self.instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(root / "dagster")))
-        self.resources: dict[str, Any] = {
-            **world_resources(root),
-            "detector": DetectorResource(model="cone_net", epochs=1),
-        }
-        slices = tuple(
-            dataclasses.replace(s, target_size=SIZES[s.name]) for s in SLICES if s.name in SIZES
-        )
-        self.defs = build_definitions(slices, self.resources)
+        self.defs = world_definitions(root)
+        self.resources: dict[str, Any] = dict(self.defs.resources or {})
         self.assets = list(self.defs.assets or [])
 
     def close(self) -> None:

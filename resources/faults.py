@@ -1,6 +1,8 @@
 """Named fault points for the crash tests: with `FLEETLOOP_FAULT_POINT=<name>` in its
 environment, a process ends at once (`os._exit`: no cleanup, no flush, as a SIGKILL would)
-when it reaches the point of that name. Unset, a point costs one comparison.
+when it reaches the point of that name. Unset, a point costs one comparison. With
+`FLEETLOOP_FAULT_ONCE=<file>` too, only the first process to reach the point dies (it creates
+the file first): a run that Dagster retries after the kill then gets past it.
 
 One registry for the store and the loop: `point()` refuses a name that is not listed here,
 so a misspelled point fails the first time its code runs, armed or not."""
@@ -11,6 +13,7 @@ import os
 
 EXIT_STATUS = 86  # how a test tells "died at the fault point" from any other ending
 _ARMED = os.environ.get("FLEETLOOP_FAULT_POINT") or None
+_ONCE = os.environ.get("FLEETLOOP_FAULT_ONCE") or None
 
 # The embedded store's points, in the order an operation reaches them
 # (bench/faults_store.py kills at each).
@@ -56,4 +59,9 @@ def point(name: str) -> None:
     if name not in _KNOWN:
         raise ValueError(f"unknown fault point {name!r}; add it to resources/faults.py")
     if _ARMED is not None and name == _ARMED:
+        if _ONCE is not None:
+            try:
+                os.close(os.open(_ONCE, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return  # it fired before, in another process
         os._exit(EXIT_STATUS)

@@ -17,11 +17,13 @@ from pathlib import Path
 
 POSTGRES_ENV = "FLEETLOOP_DAGSTER_POSTGRES_URL"  # set: the instance's storage is PostgreSQL
 MAX_CONCURRENT_RUNS = 2
+MAX_RUN_RETRIES = 2
 
 
 def dagster_yaml(postgres_url: str | None = None) -> str:
     """The instance's configuration: SQLite files in the instance directory, or PostgreSQL
-    (runs, event log, schedules); either way runs wait in the queued run coordinator's queue."""
+    (runs, event log, schedules); either way runs wait in the queued run coordinator's queue,
+    and a run whose worker crashed is retried."""
     storage = f'storage:\n  postgres:\n    postgres_url: "{postgres_url}"\n' if postgres_url else ""
     return f"""\
 # Written by `fleetloop demo`: the instance `make demo` runs on and `make ui` browses.
@@ -33,6 +35,17 @@ telemetry:
   config:
     max_concurrent_runs: {MAX_CONCURRENT_RUNS}
     dequeue_interval_seconds: 1
+# A run whose process died (killed, out of memory) is run again, at most twice; a run that
+# failed in an asset or a check is not: the same input fails the same way.
+run_retries:
+  enabled: true
+  max_retries: {MAX_RUN_RETRIES}
+  retry_on_asset_or_op_failure: false
+# A run that never started (its worker did not come up) is failed, and so retried.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  poll_interval_seconds: 10
 """
 
 
@@ -81,11 +94,15 @@ def _bin(name: str) -> str:
 
 
 @contextlib.contextmanager
-def running_daemon(home: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """`dagster-daemon run` on the demo instance for the duration of the block."""
+def running_daemon(
+    home: Path, env: dict[str, str], *, workspace: Path | None = None
+) -> Iterator[subprocess.Popen]:
+    """`dagster-daemon run` on the demo instance for the duration of the block (the checkout's
+    workspace.yaml unless another is given)."""
     log = (home / "daemon.log").open("ab")
+    workspace = workspace or repo_root() / "workspace.yaml"
     process = subprocess.Popen(
-        [_bin("dagster-daemon"), "run", "-w", str(repo_root() / "workspace.yaml")],
+        [_bin("dagster-daemon"), "run", "-w", str(workspace)],
         cwd=repo_root(),
         env=env,
         stdout=log,
