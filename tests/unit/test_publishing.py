@@ -47,3 +47,28 @@ def test_a_retried_step_drops_what_a_crashed_attempt_staged(store):
     retry = RunBranch(store, "drive-data", "0123456789ab", "frames")
     assert retry.name == crashed.name
     assert store.uncommitted("drive-data", retry.name) == []
+
+
+def test_a_rerun_whose_only_changes_are_its_data_docs_merges_nothing(store):
+    first = RunBranch(store, "drive-data", "0123456789ab", "frames")
+    first.put("frames/d0001.parquet", b"rows")
+    first.put_docs("quality/frames/d0001", {"validations/s/run-1/page.html": b"<html>1"})
+    published = first.publish(first.commit("frames", passed=True), True, "publish frames")
+    main = store.resolve("drive-data", "main")
+    assert published.published_id == main
+
+    again = RunBranch(store, "drive-data", "ba9876543210", "frames")
+    again.put("frames/d0001.parquet", b"rows")
+    again.put_docs("quality/frames/d0001", {"validations/s/run-2/page.html": b"<html>2"})
+    audited = again.commit("frames", passed=True)
+    assert not again.changes_data(audited)
+    assert again.publish(audited, True, "publish frames").published_id == main
+    assert store.resolve("drive-data", "main") == main  # no merge commit
+    assert store.get("drive-data", audited, "quality/frames/d0001/validations/s/run-2/page.html")
+
+    changed = RunBranch(store, "drive-data", "cafecafecafe", "frames")
+    changed.put("frames/d0001.parquet", b"other rows")
+    changed.put_docs("quality/frames/d0001", {"validations/s/run-3/page.html": b"<html>3"})
+    audited = changed.commit("frames", passed=True)
+    assert changed.changes_data(audited)
+    assert changed.publish(audited, True, "publish frames").published_id != main
