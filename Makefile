@@ -93,13 +93,13 @@ faults: install
 	$(BIN)/python -m bench.faults_loop
 	$(BIN)/python -m pytest -q -n 2 -m faults tests/loop/test_loop_faults.py
 
-# The loop tests N times over (default 3), counting flakes per test.
+# The loop tests (tests/loop, as in make test) N times over (default 3), counting flakes per test.
 SOAK ?= 3
 soak: install
 	@for i in $$(seq 1 $(SOAK)); do \
-	    $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/loop tests/demo -rf \
+	    $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not faults" tests/loop -rfE \
 	        | tee .soak-$$i.log | tail -1; done; \
-	grep -h "^FAILED" .soak-*.log | sort | uniq -c || echo "soak: no failures in $(SOAK) runs"; \
+	grep -h -E "^(FAILED|ERROR)" .soak-*.log | sort | uniq -c || echo "soak: no failures in $(SOAK) runs"; \
 	rm -f .soak-*.log
 
 # Each failure-finding signal's precision at k against a random sample (simulated fleet).
