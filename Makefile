@@ -99,8 +99,9 @@ soak: install
 	@for i in $$(seq 1 $(SOAK)); do \
 	    $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not faults" tests/loop -rfE \
 	        | tee .soak-$$i.log | tail -1; done; \
-	grep -h -E "^(FAILED|ERROR)" .soak-*.log | sort | uniq -c || echo "soak: no failures in $(SOAK) runs"; \
-	rm -f .soak-*.log
+	flakes=$$(grep -h -E "^(FAILED|ERROR)" .soak-*.log | sort | uniq -c); rm -f .soak-*.log; \
+	if [ -n "$$flakes" ]; then echo "soak: failures in $(SOAK) runs:"; echo "$$flakes"; exit 1; \
+	else echo "soak: no failures in $(SOAK) runs"; fi
 
 # Each failure-finding signal's precision at k against a random sample (simulated fleet).
 bench-signals: install
