@@ -114,29 +114,35 @@ class World:
         path = self.root / "cursors.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
+    def evaluate(self, name: str, cursor: str | None) -> dg.SensorResult:
+        """One evaluation of sensor `name` from `cursor`; it launches nothing."""
+        context = dg.build_sensor_context(
+            instance=self.instance, cursor=cursor, resources=self.resources, definitions=self.defs
+        )
+        return self.defs.get_sensor_def(name)(context)
+
+    def unspent(self, name: str, result: dg.SensorResult) -> list[dg.RunRequest]:
+        """The run requests of `result` whose run key sensor `name` never launched: what the
+        daemon would launch."""
+        return [
+            request
+            for request in result.run_requests or []
+            if not self.instance.get_runs(
+                dg.RunsFilter(tags={_RUN_KEY: request.run_key, _SENSOR: name}), limit=1
+            )
+        ]
+
     def tick(self, name: str) -> list[dg.ExecuteInProcessResult]:
         """One sensor tick as the daemon takes it: evaluate, launch each requested run whose
         run key this sensor never launched, then store the cursor."""
         sensor = self.defs.get_sensor_def(name)
         cursors = self._cursors()
-        context = dg.build_sensor_context(
-            instance=self.instance,
-            cursor=cursors.get(name),
-            resources=self.resources,
-            definitions=self.defs,
-        )
-        result = sensor(context)
+        result = self.evaluate(name, cursors.get(name))
         for request in result.dynamic_partitions_requests or []:
             self.instance.add_dynamic_partitions(
                 request.partitions_def_name, list(request.partition_keys)
             )
-        runs = []
-        for request in result.run_requests or []:
-            spent = self.instance.get_runs(
-                dg.RunsFilter(tags={_RUN_KEY: request.run_key, _SENSOR: name}), limit=1
-            )
-            if not spent:
-                runs.append(self.launch(sensor, request))
+        runs = [self.launch(sensor, request) for request in self.unspent(name, result)]
         point("sensor_tick:launched")
         cursors[name] = result.cursor
         (self.root / "cursors.json").write_text(json.dumps(cursors))

@@ -16,7 +16,6 @@ from bench.faults_loop import World, build_worlds
 from entrypoints.demo.world import upload_label_batch
 from resources.storage import read_table
 
-_RUN_KEY = "dagster/run_key"
 DRIVE_ASSETS = ["fleet_logs", "frames", "fleet_predictions", "fleet_signals"]
 SENSORS = ("fleet_upload_sensor", "label_batch_sensor", "deployed_model_sensor")
 
@@ -40,15 +39,7 @@ def changed(before: dict, after: dict) -> dict:
 
 def unspent_requests(world: World, name: str, cursor: str | None) -> list[str]:
     """The run keys one tick of `name` requests that the daemon would launch (not yet used)."""
-    context = dg.build_sensor_context(
-        instance=world.instance, cursor=cursor, resources=world.resources, definitions=world.defs
-    )
-    result = world.defs.get_sensor_def(name)(context)
-    return [
-        r.run_key
-        for r in result.run_requests or []
-        if not world.instance.get_runs(dg.RunsFilter(tags={_RUN_KEY: r.run_key}), limit=1)
-    ]
+    return [r.run_key for r in world.unspent(name, world.evaluate(name, cursor))]
 
 
 def weekly_cycle(world: World) -> dg.ExecuteInProcessResult:
